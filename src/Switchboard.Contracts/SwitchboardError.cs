@@ -1,0 +1,39 @@
+namespace Switchboard.Contracts;
+
+/// <summary>
+/// A refusal: a stable machine-readable <see cref="Code"/> and a sentence for people.
+/// Hubs send it as a <c>HubException</c> whose message is <c>"{code}: {message}"</c>; the HTTP
+/// API as problem details whose <c>code</c> extension is the code. The closed set is
+/// <see cref="ErrorCodes"/> and <c>docs/protocol.md</c>.
+/// </summary>
+public sealed record SwitchboardError(string Code, string Message)
+{
+    public override string ToString() => $"{Code}: {Message}";
+}
+
+/// <summary>The closed set of error codes. Each is documented in <c>docs/protocol.md</c>.</summary>
+public static class ErrorCodes
+{
+    /// <summary>A message was missing, empty or only whitespace.</summary>
+    public const string MessageEmpty = "message_empty";
+    /// <summary>A message was longer than the configured character limit.</summary>
+    public const string MessageTooLong = "message_too_long";
+    /// <summary>A group name broke the naming rules.</summary>
+    public const string GroupNameInvalid = "group_name_invalid";
+    /// <summary>A group name used a prefix only the server may use (<c>user:</c>).</summary>
+    public const string GroupNameReserved = "group_name_reserved";
+    /// <summary>A user id argument was missing or malformed.</summary>
+    public const string UserIdInvalid = "user_id_invalid";
+    /// <summary>A display name argument was missing or malformed (anonymous callers only).</summary>
+    public const string UserNameInvalid = "user_name_invalid";
+    /// <summary>The caller lacks the role the operation needs.</summary>
+    public const string PermissionDenied = "permission_denied";
+    /// <summary>A stream argument was out of range (count, delay, symbols).</summary>
+    public const string ArgumentInvalid = "argument_invalid";
+    /// <summary>The client ended an upload stream with an error before completing it.</summary>
+    public const string UploadCancelled = "upload_cancelled";
+    /// <summary>The server failed while handling a valid request; nothing was sent.</summary>
+    public const string InternalError = "internal_error";
+    /// <summary>An HTTP request body was not the JSON the endpoint expects.</summary>
+    public const string BodyInvalid = "body_invalid";
+}

@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Switchboard.Core.Connections;
+using Switchboard.Core.Validation;
+using Switchboard.Server.Authentication;
+
+namespace Switchboard.Server.Api;
+
+/// <summary><c>/api/presence</c>: who is online, from the connection tracker. Role Admin or Publisher.</summary>
+public static class PresenceApi
+{
+    /// <summary>On the wire: <c>{ userId, online, connectionIds }</c>.</summary>
+    public sealed record UserPresence(string UserId, bool Online, IReadOnlyCollection<string> ConnectionIds);
+
+    public static RouteGroupBuilder MapPresenceApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/presence")
+            .RequireAuthorization(Policies.Publisher)
+            .WithTags("Presence");
+        group.MapGet("/users/{userId}", GetUser).WithName("GetUserPresence")
+            .WithSummary("Whether a user is online, and the ids of their connections.");
+        return group;
+    }
+
+    private static Results<Ok<UserPresence>, ProblemHttpResult> GetUser(string userId, IConnectionTracker tracker)
+    {
+        if (InputRules.CheckUserId(userId) is { } invalid) return ApiProblems.Problem(invalid);
+        var connections = tracker.GetUserConnections(userId);
+        return TypedResults.Ok(new UserPresence(userId, connections.Count > 0, connections));
+    }
+}

@@ -1,0 +1,34 @@
+using System.Security.Claims;
+
+namespace Switchboard.Server.Authentication;
+
+/// <summary>The token claims Switchboard reads. Inbound claim mapping is off, so these are the JWT names.</summary>
+public static class SwitchboardClaims
+{
+    /// <summary>The user id.</summary>
+    public const string Subject = "sub";
+    /// <summary>The display name others see.</summary>
+    public const string Name = "name";
+    /// <summary>A role; repeated (a JSON array) for several.</summary>
+    public const string Role = "role";
+
+    public static string? UserId(this ClaimsPrincipal? user) => user?.FindFirst(Subject)?.Value;
+
+    /// <summary>The token's <c>name</c>, falling back to its <c>sub</c>; null when not signed in.</summary>
+    public static string? DisplayName(this ClaimsPrincipal? user) =>
+        user?.Identity?.IsAuthenticated == true ? user.Identity.Name ?? user.UserId() : null;
+}
+
+/// <summary>Role names carried in the <c>role</c> claim.</summary>
+public static class Roles
+{
+    public const string Admin = "Admin";
+    public const string Publisher = "Publisher";
+}
+
+/// <summary>Authorization policy names.</summary>
+public static class Policies
+{
+    /// <summary>Role Admin or Publisher: everything that publishes or inspects through the HTTP API.</summary>
+    public const string Publisher = "Publisher";
+}

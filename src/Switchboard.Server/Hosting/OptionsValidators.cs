@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Options;
+using Switchboard.Server.Hubs;
+
+namespace Switchboard.Server.Hosting;
+
+/// <summary>Start-up checks of <see cref="SignalRSettings"/>; each message names the setting.</summary>
+internal sealed class SignalRSettingsValidator : IValidateOptions<SignalRSettings>
+{
+    public ValidateOptionsResult Validate(string? name, SignalRSettings o)
+    {
+        var failures = new List<string>();
+        if (o.MaximumReceiveMessageSize is < 1024 or > 16 * 1024 * 1024)
+            failures.Add("SignalR:MaximumReceiveMessageSize must be between 1024 and 16777216 bytes.");
+        if (o.StreamBufferCapacity is < 1 or > 10_000)
+            failures.Add("SignalR:StreamBufferCapacity must be between 1 and 10000.");
+        if (o.KeepAliveInterval <= TimeSpan.Zero)
+            failures.Add("SignalR:KeepAliveInterval must be positive.");
+        if (o.ClientTimeoutInterval <= o.KeepAliveInterval)
+            failures.Add("SignalR:ClientTimeoutInterval must be longer than SignalR:KeepAliveInterval (SignalR advises twice as long).");
+        if (o.HandshakeTimeout <= TimeSpan.Zero)
+            failures.Add("SignalR:HandshakeTimeout must be positive.");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Start-up checks of <see cref="SwitchboardOptions"/>; each message names the setting.</summary>
+internal sealed class SwitchboardOptionsValidator : IValidateOptions<SwitchboardOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SwitchboardOptions o)
+    {
+        var failures = new List<string>();
+        if (o.MaxMessageLength is < 1 or > 1_000_000)
+            failures.Add("Switchboard:MaxMessageLength must be between 1 and 1000000 characters.");
+        foreach (var hub in o.AllowAnonymousHubs)
+        {
+            if (hub == SwitchboardHubs.SecureChatName)
+                failures.Add("Switchboard:AllowAnonymousHubs cannot contain 'secure-chat': that hub always requires a signed-in user.");
+            else if (!SwitchboardHubs.OpenableNames.Contains(hub))
+                failures.Add($"Switchboard:AllowAnonymousHubs contains '{hub}', which is not a hub; use one of: {string.Join(", ", SwitchboardHubs.OpenableNames)}.");
+        }
+        var s = o.Streaming;
+        if (s.PriceInterval < TimeSpan.FromMilliseconds(10))
+            failures.Add("Switchboard:Streaming:PriceInterval must be at least 00:00:00.010.");
+        if (s.MaxSymbols is < 1 or > 1000)
+            failures.Add("Switchboard:Streaming:MaxSymbols must be between 1 and 1000.");
+        if (s.MaxCount < 1)
+            failures.Add("Switchboard:Streaming:MaxCount must be at least 1.");
+        if (s.MaxDelayMilliseconds < 0)
+            failures.Add("Switchboard:Streaming:MaxDelayMilliseconds must not be negative.");
+        if (o.Upload.ProgressInterval < TimeSpan.Zero)
+            failures.Add("Switchboard:Upload:ProgressInterval must not be negative.");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,78 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Switchboard.Server.Hosting;
+
+/// <summary>
+/// SignalR's hub options as the guide sets them, bound from the <c>SignalR</c> section with the
+/// guide's values as defaults. <see cref="EnableDetailedErrors"/> unset means "only in Development".
+/// </summary>
+public sealed class SignalRSettings
+{
+    public const string Section = "SignalR";
+
+    public bool? EnableDetailedErrors { get; set; }
+
+    /// <summary>Largest incoming hub message in bytes; a larger one closes that connection. Default 32 KB.</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public long MaximumReceiveMessageSize { get; set; } = 32 * 1024;
+
+    /// <summary>Items buffered per client-to-server stream. Default 10.</summary>
+    [Range(1, 10_000)]
+    public int StreamBufferCapacity { get; set; } = 10;
+
+    /// <summary>Interval of server pings. Default 15 s.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Silence after which the server drops a client. Default 30 s; must exceed <see cref="KeepAliveInterval"/>.</summary>
+    public TimeSpan ClientTimeoutInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Time a new connection has to complete its handshake. Default 15 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>Switchboard's own settings, bound from the <c>Switchboard</c> section.</summary>
+public sealed class SwitchboardOptions
+{
+    public const string Section = "Switchboard";
+
+    /// <summary>Longest chat or notification message, in characters. Default 16384.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxMessageLength { get; set; } = 16 * 1024;
+
+    /// <summary>
+    /// Hubs opened to anonymous users, by name (the last path segment: <c>chat</c>,
+    /// <c>typed-chat</c>, ...). Empty by default: every hub requires a signed-in user.
+    /// <c>secure-chat</c> can never be opened.
+    /// </summary>
+    public List<string> AllowAnonymousHubs { get; set; } = [];
+
+    public StreamingOptions Streaming { get; set; } = new();
+
+    public UploadOptions Upload { get; set; } = new();
+}
+
+/// <summary><c>Switchboard:Streaming</c>: limits and pace of the server-to-client streams.</summary>
+public sealed class StreamingOptions
+{
+    /// <summary>Pause between rounds of <c>StreamStockPrices</c>. Default 1 s, as in the guide.</summary>
+    public TimeSpan PriceInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Most symbols one <c>StreamStockPrices</c> call may ask for. Default 20.</summary>
+    [Range(1, 1000)]
+    public int MaxSymbols { get; set; } = 20;
+
+    /// <summary>Largest <c>count</c> of <c>StreamCounter</c>. Default 100000.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxCount { get; set; } = 100_000;
+
+    /// <summary>Largest <c>delay</c> (milliseconds) of <c>StreamCounter</c>. Default 60000.</summary>
+    [Range(0, int.MaxValue)]
+    public int MaxDelayMilliseconds { get; set; } = 60_000;
+}
+
+/// <summary><c>Switchboard:Upload</c>: how often <c>UploadProgress</c> is sent.</summary>
+public sealed class UploadOptions
+{
+    /// <summary>Least time between two <c>UploadProgress</c> events of one upload. Default 100 ms.</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+}

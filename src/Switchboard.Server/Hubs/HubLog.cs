@@ -1,0 +1,17 @@
+namespace Switchboard.Server.Hubs;
+
+/// <summary>Hub log messages. Message bodies and tokens are never logged.</summary>
+internal static partial class HubLog
+{
+    [LoggerMessage(1001, LogLevel.Debug, "Client {ConnectionId} connected to {Hub}.")]
+    public static partial void ClientConnected(ILogger logger, string hub, string connectionId);
+
+    [LoggerMessage(1002, LogLevel.Debug, "Client {ConnectionId} disconnected from {Hub}.")]
+    public static partial void ClientDisconnected(ILogger logger, string hub, string connectionId);
+
+    [LoggerMessage(1003, LogLevel.Error, "RobustHub failed to send a message for {ConnectionId}.")]
+    public static partial void RobustSendFailed(ILogger logger, Exception exception, string connectionId);
+
+    [LoggerMessage(1004, LogLevel.Information, "Upload on {ConnectionId} ended by the client after {Items} items.")]
+    public static partial void UploadCancelled(ILogger logger, string connectionId, int items);
+}

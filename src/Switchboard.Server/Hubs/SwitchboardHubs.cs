@@ -1,0 +1,77 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Switchboard.Contracts;
+using Switchboard.Core.Connections;
+using Switchboard.Core.Streaming;
+using Switchboard.Server.Hosting;
+
+namespace Switchboard.Server.Hubs;
+
+/// <summary>Registers and maps the seven hubs of the guide with its options, JSON and MessagePack.</summary>
+public static class SwitchboardHubs
+{
+    public const string SecureChatName = "secure-chat";
+
+    /// <summary>Hub names that <c>Switchboard:AllowAnonymousHubs</c> may open.</summary>
+    public static readonly IReadOnlySet<string> OpenableNames = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "chat", "notifications", "typed-chat", "streaming", "upload", "robust",
+    };
+
+    public static WebApplicationBuilder AddSwitchboardHubs(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<SignalRSettings>().BindConfiguration(SignalRSettings.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SignalRSettings>, SignalRSettingsValidator>();
+        services.AddOptions<SwitchboardOptions>().BindConfiguration(SwitchboardOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SwitchboardOptions>, SwitchboardOptionsValidator>();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IConnectionTracker, InMemoryConnectionTracker>();
+        services.AddSingleton<IPriceSource, RandomWalkPriceSource>();
+        services.AddSingleton<ActiveStreams>();
+        services.AddSingleton<NotificationService>();
+
+        services.AddSignalR(options => options.AddFilter<ConnectionTrackingFilter>())
+            .AddJsonProtocol()
+            .AddMessagePackProtocol();
+
+        var isDevelopment = builder.Environment.IsDevelopment();
+        services.AddOptions<HubOptions>().Configure<IOptions<SignalRSettings>>((hub, settings) =>
+        {
+            var s = settings.Value;
+            hub.EnableDetailedErrors = s.EnableDetailedErrors ?? isDevelopment;
+            hub.MaximumReceiveMessageSize = s.MaximumReceiveMessageSize;
+            hub.StreamBufferCapacity = s.StreamBufferCapacity;
+            hub.KeepAliveInterval = s.KeepAliveInterval;
+            hub.ClientTimeoutInterval = s.ClientTimeoutInterval;
+            hub.HandshakeTimeout = s.HandshakeTimeout;
+        });
+        return builder;
+    }
+
+    public static WebApplication MapSwitchboardHubs(this WebApplication app)
+    {
+        var open = app.Services.GetRequiredService<IOptions<SwitchboardOptions>>().Value.AllowAnonymousHubs;
+        Map<ChatHub>(app, HubRoutes.Chat, open);
+        Map<NotificationHub>(app, HubRoutes.Notifications, open);
+        Map<SecureChatHub>(app, HubRoutes.SecureChat, open);
+        Map<TypedChatHub>(app, HubRoutes.TypedChat, open);
+        Map<StreamingHub>(app, HubRoutes.Streaming, open);
+        Map<UploadHub>(app, HubRoutes.Upload, open);
+        Map<RobustHub>(app, HubRoutes.Robust, open);
+        return app;
+    }
+
+    private static void Map<THub>(WebApplication app, string path, List<string> open) where THub : Hub
+    {
+        // A connection whose token expires is closed, rather than living on until it drops.
+        var endpoint = app.MapHub<THub>(path, options => options.CloseOnAuthenticationExpiration = true);
+        var name = path[(HubRoutes.Prefix.Length + 1)..];
+        if (name == SecureChatName || !open.Contains(name))
+        {
+            endpoint.RequireAuthorization();
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using Switchboard.Server.Api;
+using Switchboard.Server.Authentication;
+using Switchboard.Server.Hosting;
+using Switchboard.Server.Hubs;
+
+if (TokenCommand.IsInvoked(args, out var tokenArgs))
+{
+    return TokenCommand.Run(tokenArgs);
+}
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddTokenRedaction();
+builder.AddSwitchboardAuthentication();
+builder.AddSwitchboardHubs();
+builder.AddSwitchboardApi();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapSwitchboardHubs();
+app.MapSwitchboardApi();
+
+app.Run();
+return 0;
+
+/// <summary>The entry point, visible to <c>WebApplicationFactory&lt;Program&gt;</c> in tests.</summary>
+public partial class Program;
