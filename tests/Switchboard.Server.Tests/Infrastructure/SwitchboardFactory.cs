@@ -44,6 +44,9 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Testing");
         builder.UseSetting("Jwt:Key", TestKey);
         builder.UseSetting("Urls", "http://127.0.0.1:0");
+        // appsettings.json quiets Microsoft.AspNetCore to Warning; a capture level applies everywhere.
+        builder.UseSetting("Logging:LogLevel:Default", CaptureLevel.ToString());
+        builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore", CaptureLevel.ToString());
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -137,4 +140,23 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
             sink.Enqueue($"{logLevel} {category}[{eventId.Id}] {formatter(state, exception)} | {values} | {exception}");
         }
     }
+}
+
+/// <summary>Base for fixtures that need a server with extra configuration: <c>class X() : SwitchboardFactoryWith(new() { [key] = value })</c>.</summary>
+public abstract class SwitchboardFactoryWith(Dictionary<string, string?> settings) : IAsyncDisposable
+{
+    private readonly SwitchboardFactory _server = new(settings);
+
+    public string BaseUrl => _server.BaseUrl;
+    public T Get<T>() where T : notnull => _server.Get<T>();
+    public string Token(string userId, string? name = null, string[]? roles = null, TimeSpan? lifetime = null) =>
+        _server.Token(userId, name, roles, lifetime);
+    public HttpClient Http(string? token = null) => _server.Http(token);
+    public Microsoft.AspNetCore.SignalR.Client.HubConnection Hub(string hubPath, string? token,
+        HttpTransportType transport = HttpTransportType.WebSockets, bool messagePack = false) =>
+        _server.Hub(hubPath, token, transport, messagePack);
+    public Task<Microsoft.AspNetCore.SignalR.Client.HubConnection> ConnectAsync(string hubPath, string? token,
+        HttpTransportType transport = HttpTransportType.WebSockets, bool messagePack = false) =>
+        _server.ConnectAsync(hubPath, token, transport, messagePack);
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the whole Switchboard test suite on a fresh Debian 12 machine with the .NET 10 SDK and
+# Node 20: installs what is missing, builds, runs the .NET tests and the Node tests, and ends
+# with one line "N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+out="$root/test-output"
+mkdir -p "$out"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages the tests drive for real. None are needed yet by the current suite; the list
+# grows with the capabilities (redis-server, chromium, haproxy).
+apt_packages=()
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+command -v npm >/dev/null || { echo "test.sh: Node.js 20 with npm is required" >&2; exit 1; }
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+echo "== build"
+dotnet build Switchboard.slnx -c Release -nologo -v q
+
+status=0
+echo "== .NET tests"
+dotnet test Switchboard.slnx -c Release --no-build -nologo \
+  --results-directory "$out/dotnet" 2>&1 | tee "$out/dotnet.log" || status=1
+
+echo "== Node tests (official @microsoft/signalr client)"
+(
+  cd tests/js
+  npm ci --no-audit --no-fund --loglevel=error
+  SWITCHBOARD_SERVER_DLL="$root/src/Switchboard.Server/bin/Release/net10.0/Switchboard.Server.dll" node --test
+) 2>&1 | tee "$out/node.log" || status=1
+
+# One closing line for the whole suite.
+passed=0; failed=0
+while read -r f p; do failed=$((failed + f)); passed=$((passed + p)); done < <(
+  sed -n 's/.*Failed: *\([0-9]*\), Passed: *\([0-9]*\),.*/\1 \2/p' "$out/dotnet.log")
+np=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out/node.log" | tail -n 1)
+nf=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out/node.log" | tail -n 1)
+passed=$((passed + ${np:-0})); failed=$((failed + ${nf:-0}))
+[ "$passed" -gt 0 ] || status=1
+[ "$failed" -eq 0 ] || status=1
+echo "$passed passed, $failed failed"
+exit $status

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Switchboard.Contracts;
+using Switchboard.Server.Authentication;
+using Switchboard.Server.Tests.Infrastructure;
+
+namespace Switchboard.Server.Tests;
+
+public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixture<SwitchboardFactory>
+{
+    private static TokenIssuer Issuer(Action<JwtOptions>? change = null, TimeSpan? clockOffset = null)
+    {
+        var options = new JwtOptions { Key = SwitchboardFactory.TestKey };
+        change?.Invoke(options);
+        return new TokenIssuer(Options.Create(options), new OffsetTimeProvider(clockOffset ?? TimeSpan.Zero));
+    }
+
+    public static TheoryData<string, string> BadTokens()
+    {
+        var data = new TheoryData<string, string>
+        {
+            { "expired", Issuer(clockOffset: TimeSpan.FromHours(-2)).Issue("zed", lifetime: TimeSpan.FromHours(1)) },
+            { "not yet valid", Issuer(clockOffset: TimeSpan.FromHours(2)).Issue("zed") },
+            { "forged (other key)", Issuer(o => o.Key = "an-attackers-own-signing-key-0123456789abcdef").Issue("zed", roles: ["Admin"]) },
+            { "wrong audience", Issuer(o => o.Audience = "someone-else").Issue("zed") },
+            { "wrong issuer", Issuer(o => o.Issuer = "someone-else").Issue("zed") },
+            { "garbage", "not-a-token" },
+        };
+        // alg:none: a well-formed, unsigned token with valid claims.
+        var valid = Issuer().Issue("zed", roles: ["Admin"]);
+        var payload = valid.Split('.')[1];
+        data.Add("unsigned (alg none)", Base64UrlEncoder.Encode("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + payload + ".");
+        // Algorithm confusion: the same claims signed with HS512 using the right key.
+        var hs512 = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "switchboard", Audience = "switchboard", Expires = DateTime.UtcNow.AddHours(1),
+            Claims = new Dictionary<string, object> { ["sub"] = "zed" },
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(
+                Encoding.UTF8.GetBytes(SwitchboardFactory.TestKey + SwitchboardFactory.TestKey)), SecurityAlgorithms.HmacSha512),
+        });
+        data.Add("other algorithm (HS512)", hs512);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task HubsRefuseBadTokens(string kind, string token)
+    {
+        await using var connection = server.Hub(HubRoutes.Chat, token);
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => connection.StartAsync().DefaultTimeout());
+        Assert.True(error.StatusCode == HttpStatusCode.Unauthorized, $"{kind}: {error.StatusCode}");
+    }
+
+    [Theory]
+    [MemberData(nameof(BadTokens))]
+    public async Task TheApiRefusesBadTokens(string kind, string token)
+    {
+        using var http = server.Http(token);
+        var response = await http.GetAsync("/api/presence/users/zed").DefaultTimeout();
+        Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{kind}: {response.StatusCode}");
+    }
+
+    [Fact]
+    public async Task HubsRefuseConnectionsWithoutAToken()
+    {
+        foreach (var hub in new[] { HubRoutes.Chat, HubRoutes.Notifications, HubRoutes.SecureChat, HubRoutes.TypedChat,
+                     HubRoutes.Streaming, HubRoutes.Upload, HubRoutes.Robust })
+        {
+            await using var connection = server.Hub(hub, token: null);
+            var error = await Assert.ThrowsAsync<HttpRequestException>(() => connection.StartAsync().DefaultTimeout());
+            Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task TheAccessTokenQueryStringIsHonouredOnHubPathsOnly()
+    {
+        var token = server.Token("yara", roles: ["Admin"]);
+        using var http = server.Http();
+
+        var negotiate = await http.PostAsync($"/hubs/chat/negotiate?negotiateVersion=1&access_token={token}", null).DefaultTimeout();
+        var api = await http.GetAsync($"/api/presence/users/yara?access_token={token}").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, negotiate.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, api.StatusCode);
+    }
+
+    [Fact]
+    public async Task AConnectionIsClosedWhenItsTokenExpires()
+    {
+        await using var connection = server.Hub(HubRoutes.Chat, server.Token("xavier", lifetime: TimeSpan.FromSeconds(2)));
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+        await connection.StartAsync().DefaultTimeout();
+        Assert.Equal(HubConnectionState.Connected, connection.State);
+
+        await closed.Task.DefaultTimeout();
+
+        Assert.Equal(HubConnectionState.Disconnected, connection.State);
+    }
+
+    [Fact]
+    public async Task TheTokenCommandPrintsOnlyAJwtThatTheServerAccepts()
+    {
+        var output = await RunServerProcessAsync(["token", "--user", "walt", "--name", "Walt", "--role", "Admin", "--role", "Publisher", "--expires", "10m"],
+            new() { ["Jwt__Key"] = SwitchboardFactory.TestKey, ["ASPNETCORE_ENVIRONMENT"] = "Testing" });
+
+        Assert.Equal(0, output.ExitCode);
+        var token = Assert.Single(output.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var jwt = new JsonWebToken(token);
+        Assert.Equal("walt", jwt.Subject);
+        Assert.Equal("Walt", jwt.GetClaim("name").Value);
+        Assert.Equal(["Admin", "Publisher"], jwt.Claims.Where(c => c.Type == "role").Select(c => c.Value).Order());
+        Assert.InRange(jwt.ValidTo - DateTime.UtcNow, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+        using var http = server.Http(token);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/presence/users/walt").DefaultTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheTokenCommandRefusesToSignWithoutAKeyOutsideDevelopment()
+    {
+        var output = await RunServerProcessAsync(["token", "--user", "walt"], new() { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+
+        Assert.NotEqual(0, output.ExitCode);
+        Assert.Equal("", output.StdOut);
+        Assert.Contains("Jwt:Key is not set", output.StdErr);
+    }
+
+    public static TheoryData<string, string?, string> BadStartupSettings() => new()
+    {
+        { "Production", null, "Jwt:Key is not set" },
+        { "Production", JwtOptions.DevelopmentKey, "Jwt:Key is the published development key" },
+        { "Testing", "too-short", "Jwt:Key is shorter than 32 bytes" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadStartupSettings))]
+    public async Task TheServerWillNotStartWithoutAProperSigningKey(string environment, string? key, string message)
+    {
+        var output = await RunServerProcessAsync(["--urls", "http://127.0.0.1:0"], new()
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = environment,
+            ["Jwt__Key"] = key,
+        });
+
+        Assert.NotEqual(0, output.ExitCode);
+        Assert.Contains(message, output.StdOut + output.StdErr);
+    }
+
+    [Fact]
+    public async Task TheDevelopmentEnvironmentHasADocumentedDefaultKey()
+    {
+        var output = await RunServerProcessAsync(["token", "--user", "dev"], new() { ["ASPNETCORE_ENVIRONMENT"] = "Development" });
+
+        Assert.Equal(0, output.ExitCode);
+        var handler = new JsonWebTokenHandler();
+        var result = await handler.ValidateTokenAsync(output.StdOut.Trim(), new TokenValidationParameters
+        {
+            ValidIssuer = "switchboard", ValidAudience = "switchboard",
+            IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(JwtOptions.DevelopmentKey)),
+        });
+        Assert.True(result.IsValid);
+    }
+
+    internal sealed record ProcessOutput(int ExitCode, string StdOut, string StdErr);
+
+    /// <summary>Runs the built server as its own process (<c>dotnet Switchboard.Server.dll ...</c>), bounded in time.</summary>
+    internal static async Task<ProcessOutput> RunServerProcessAsync(string[] args, Dictionary<string, string?> environment)
+    {
+        var dll = typeof(Program).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment.Remove("Jwt__Key");
+        foreach (var (key, value) in environment)
+        {
+            if (value is null) start.Environment.Remove(key); else start.Environment[key] = value;
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        return new ProcessOutput(process.ExitCode, await stdout, await stderr);
+    }
+
+    private sealed class OffsetTimeProvider(TimeSpan offset) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + offset;
+    }
+}
