@@ -1,0 +1,28 @@
+namespace Switchboard.Core.History;
+
+/// <summary>History settings, bound from <c>Switchboard:History</c>.</summary>
+public sealed class HistoryOptions
+{
+    public const string Section = "Switchboard:History";
+
+    /// <summary>Folder of the embedded database file (created when missing). Default <c>data</c>, relative to the working directory.</summary>
+    public string DataFolder { get; set; } = "data";
+
+    /// <summary>Name of the SQLite file inside <see cref="DataFolder"/>. Default <c>switchboard.db</c>.</summary>
+    public string FileName { get; set; } = "switchboard.db";
+
+    /// <summary>Most messages kept per group; older ones are trimmed. Default 10000.</summary>
+    public int MaxMessagesPerGroup { get; set; } = 10_000;
+
+    /// <summary>Oldest message kept; older ones are trimmed. Default 24 hours.</summary>
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often retention runs in the background. Default 30 seconds.</summary>
+    public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a message id is remembered for idempotent publish. Default 5 minutes.</summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most appends committed in one transaction. Default 512.</summary>
+    public int MaxBatchSize { get; set; } = 512;
+}
