@@ -13,6 +13,12 @@ public static class ClientEvents
     public const string PrivateMessage = "PrivateMessage";
     public const string UploadProgress = "UploadProgress";
     public const string UploadCompleted = "UploadCompleted";
+    /// <summary>A group message with its envelope, to connections that subscribed with <c>Subscribe</c>.</summary>
+    public const string ReceiveGroupMessage = "ReceiveGroupMessage";
+    /// <summary>A user's first connection joined a group (to connections that subscribed with <c>presence: true</c>).</summary>
+    public const string PresenceJoined = "PresenceJoined";
+    /// <summary>A user's last connection left a group (to connections that subscribed with <c>presence: true</c>).</summary>
+    public const string PresenceLeft = "PresenceLeft";
 }
 
 /// <summary>Names of the hub methods clients invoke.</summary>
@@ -28,4 +34,9 @@ public static class HubMethods
     public const string StreamCounter = "StreamCounter";
     public const string StreamStockPrices = "StreamStockPrices";
     public const string UploadStream = "UploadStream";
+    public const string Subscribe = "Subscribe";
+    public const string Unsubscribe = "Unsubscribe";
+    public const string Publish = "Publish";
+    public const string GetHistory = "GetHistory";
+    public const string GetPresence = "GetPresence";
 }

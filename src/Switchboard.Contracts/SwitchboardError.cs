@@ -26,6 +26,10 @@ public static class ErrorCodes
     public const string UserIdInvalid = "user_id_invalid";
     /// <summary>A display name argument was missing or malformed (anonymous callers only).</summary>
     public const string UserNameInvalid = "user_name_invalid";
+    /// <summary>A client-chosen message id broke the id rules.</summary>
+    public const string MessageIdInvalid = "message_id_invalid";
+    /// <summary>A history or recovery argument was out of range (offset, limit).</summary>
+    public const string PositionInvalid = "position_invalid";
     /// <summary>The caller lacks the role the operation needs.</summary>
     public const string PermissionDenied = "permission_denied";
     /// <summary>A stream argument was out of range (count, delay, symbols).</summary>
@@ -34,6 +38,18 @@ public static class ErrorCodes
     public const string UploadCancelled = "upload_cancelled";
     /// <summary>The server failed while handling a valid request; nothing was sent.</summary>
     public const string InternalError = "internal_error";
+    /// <summary>No open connection has that id (on this server).</summary>
+    public const string ConnectionNotFound = "connection_not_found";
     /// <summary>An HTTP request body was not the JSON the endpoint expects.</summary>
     public const string BodyInvalid = "body_invalid";
+}
+
+/// <summary>
+/// Reasons the server gives when it closes a connection (SignalR's close message, with
+/// <c>allowReconnect: false</c>). The client sees <c>"{reason}: {sentence}"</c>. Documented in <c>docs/protocol.md</c>.
+/// </summary>
+public static class CloseReasons
+{
+    /// <summary>Closed through the HTTP API (<c>DELETE /api/connections/{id}</c>, <c>DELETE /api/users/{id}/connections</c>).</summary>
+    public const string Disconnected = "disconnected";
 }

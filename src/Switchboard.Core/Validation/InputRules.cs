@@ -65,6 +65,19 @@ public static class InputRules
         return null;
     }
 
+    /// <summary>Longest client-chosen message id (for idempotent publish), in characters.</summary>
+    public const int MaxMessageIdLength = 64;
+
+    public static SwitchboardError? CheckMessageId(string? id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > MaxMessageIdLength || id.AsSpan().ContainsAnyExcept(NameChars))
+        {
+            return new(ErrorCodes.MessageIdInvalid,
+                $"Message ids are 1 to {MaxMessageIdLength} characters: letters, digits and . _ - : @.");
+        }
+        return null;
+    }
+
     public static SwitchboardError? CheckMessage(string? message, int maxLength)
     {
         if (string.IsNullOrWhiteSpace(message))

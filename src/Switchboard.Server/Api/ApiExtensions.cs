@@ -12,6 +12,8 @@ public static class ApiExtensions
     {
         app.MapNotificationsApi();
         app.MapPresenceApi();
+        app.MapGroupsApi();
+        app.MapConnectionsApi();
         return app;
     }
 }

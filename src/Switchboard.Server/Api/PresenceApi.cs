@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Switchboard.Core.Connections;
+using Switchboard.Core.Presence;
 using Switchboard.Core.Validation;
 using Switchboard.Server.Authentication;
 
@@ -18,7 +19,21 @@ public static class PresenceApi
             .WithTags("Presence");
         group.MapGet("/users/{userId}", GetUser).WithName("GetUserPresence")
             .WithSummary("Whether a user is online, and the ids of their connections.");
+
+        app.MapGroup("/api/users").RequireAuthorization(Policies.Publisher).WithTags("Presence")
+            .MapGet("/{userId}/presence", GetUserDetail).WithName("GetUserPresenceDetail")
+            .WithSummary("Whether a user is online, when last seen, and the chat groups they are in.");
         return group;
+    }
+
+    /// <summary>On the wire: <c>{ userId, online, connections, lastSeen, groups }</c>.</summary>
+    public sealed record UserPresenceDetail(string UserId, bool Online, int Connections, DateTime? LastSeen, IReadOnlyList<string> Groups);
+
+    private static async Task<Results<Ok<UserPresenceDetail>, ProblemHttpResult>> GetUserDetail(string userId, IPresenceStore presence)
+    {
+        if (InputRules.CheckUserId(userId) is { } invalid) return ApiProblems.Problem(invalid);
+        var p = await presence.GetUserAsync(userId);
+        return TypedResults.Ok(new UserPresenceDetail(p.UserId, p.Online, p.Connections, p.LastSeen, p.Groups));
     }
 
     private static Results<Ok<UserPresence>, ProblemHttpResult> GetUser(string userId, IConnectionTracker tracker)

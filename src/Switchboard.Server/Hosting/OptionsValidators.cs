@@ -47,6 +47,12 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
             failures.Add("Switchboard:Streaming:MaxCount must be at least 1.");
         if (s.MaxDelayMilliseconds < 0)
             failures.Add("Switchboard:Streaming:MaxDelayMilliseconds must not be negative.");
+        if (o.Recovery.MaxMessages is < 1 or > 10_000)
+            failures.Add("Switchboard:Recovery:MaxMessages must be between 1 and 10000.");
+        if (o.Recovery.MaxCharacters < 1)
+            failures.Add("Switchboard:Recovery:MaxCharacters must be at least 1.");
+        if (o.Recovery.MaxHistory < 0 || o.Recovery.MaxHistory > o.Recovery.MaxMessages)
+            failures.Add("Switchboard:Recovery:MaxHistory must be between 0 and Switchboard:Recovery:MaxMessages.");
         if (o.Upload.ProgressInterval < TimeSpan.Zero)
             failures.Add("Switchboard:Upload:ProgressInterval must not be negative.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -49,6 +49,21 @@ public sealed class SwitchboardOptions
     public StreamingOptions Streaming { get; set; } = new();
 
     public UploadOptions Upload { get; set; } = new();
+
+    public RecoveryOptions Recovery { get; set; } = new();
+}
+
+/// <summary><c>Switchboard:Recovery</c>: how much one answer to <c>Subscribe</c> or <c>GetHistory</c> may carry.</summary>
+public sealed class RecoveryOptions
+{
+    /// <summary>Most messages in one recovery answer or history page; the rest is paged. Default 500.</summary>
+    public int MaxMessages { get; set; } = 500;
+
+    /// <summary>About how many payload characters one recovery answer may carry (at least one message is always sent). Default 262144.</summary>
+    public int MaxCharacters { get; set; } = 256 * 1024;
+
+    /// <summary>Most messages a first <c>Subscribe</c> may ask for with <c>history</c>. Default 100.</summary>
+    public int MaxHistory { get; set; } = 100;
 }
 
 /// <summary><c>Switchboard:Streaming</c>: limits and pace of the server-to-client streams.</summary>

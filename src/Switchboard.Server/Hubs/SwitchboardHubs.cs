@@ -3,6 +3,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
 using Switchboard.Core.Connections;
+using Switchboard.Core.Publishing;
+using Switchboard.Core.Presence;
+using Switchboard.Core.Membership;
 using Switchboard.Core.Streaming;
 using Switchboard.Server.Hosting;
 
@@ -33,9 +36,25 @@ public static class SwitchboardHubs
         services.AddSingleton<ActiveStreams>();
         services.AddSingleton<NotificationService>();
 
-        services.AddSignalR(options => options.AddFilter<ConnectionTrackingFilter>())
+        services.AddSingleton<IPresenceStore, InMemoryPresenceStore>();
+        services.AddSingleton<IUserGroupStore, InMemoryUserGroupStore>();
+        services.AddSingleton<ChatMembership>();
+        services.AddSingleton<IGroupFanout, ChatGroupFanout>();
+        services.AddSingleton<GroupPublisher>();
+
+        services.AddSignalR(options =>
+            {
+                options.AddFilter<SwitchboardErrorFilter>();
+                options.AddFilter<ConnectionTrackingFilter>();
+            })
             .AddJsonProtocol()
             .AddMessagePackProtocol();
+
+        // Keep a registry of open connections (for closing them from the HTTP API) around the
+        // default lifetime manager.
+        services.AddSingleton<ConnectionRegistry>();
+        services.TryAddSingleton(typeof(DefaultHubLifetimeManager<>));
+        services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(RegistryHubLifetimeManager<>)));
 
         var isDevelopment = builder.Environment.IsDevelopment();
         services.AddOptions<HubOptions>().Configure<IOptions<SignalRSettings>>((hub, settings) =>

@@ -30,7 +30,24 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
     internal SwitchboardFactory(IDictionary<string, string?> settings)
     {
         _settings = new Dictionary<string, string?>(settings);
+        if (!_settings.ContainsKey("Switchboard:History:DataFolder"))
+        {
+            DataFolder = Directory.CreateTempSubdirectory("switchboard-test-").FullName;
+            _settings["Switchboard:History:DataFolder"] = DataFolder;
+        }
         UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+    }
+
+    /// <summary>The fresh temporary folder holding this server's SQLite history; deleted on dispose.</summary>
+    public string? DataFolder { get; }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (DataFolder is not null)
+        {
+            try { Directory.Delete(DataFolder, recursive: true); } catch (IOException) { }
+        }
     }
 
     /// <summary>Every log line the server wrote, formatted, with its category and exception.</summary>

@@ -1,0 +1,44 @@
+namespace Switchboard.Core.Presence;
+
+/// <summary>A user in a group: how many of their connections are in it, and since when.</summary>
+public sealed record PresenceMember(string UserId, string Name, int Connections, DateTime JoinedAt);
+
+/// <summary>Who is in a group now.</summary>
+public sealed record GroupPresence(string Group, int Users, int Connections, IReadOnlyList<PresenceMember> Members);
+
+/// <summary>Whether a user is online, since when they were last seen, and the groups they are in.</summary>
+public sealed record UserPresence(string UserId, bool Online, int Connections, DateTime? LastSeen, IReadOnlyList<string> Groups);
+
+/// <summary>A change of a group's member list, to tell the group about.</summary>
+public sealed record PresenceChange(string Group, string UserId, string Name);
+
+/// <summary>
+/// Who is connected and who is in which group. Every method is safe under concurrency,
+/// including joins and leaves of the same user and group racing each other: the counts always
+/// equal the connections joined and not yet left.
+/// <list type="bullet">
+/// <item>A user is a member of a group while at least one of their connections is in it;
+/// <see cref="JoinAsync"/> reports the user's first connection joining, <see cref="LeaveAsync"/>
+/// and <see cref="DisconnectedAsync"/> the last one leaving, so join/leave events fire once per user.</item>
+/// <item>Joining twice, or leaving a group the connection is not in, changes nothing.</item>
+/// <item>A user is online while at least one connection is open; last seen is the time their
+/// last connection closed (null while online or never seen).</item>
+/// </list>
+/// </summary>
+public interface IPresenceStore
+{
+    ValueTask ConnectedAsync(string connectionId, string userId, string name);
+
+    /// <summary>Removes the connection from every group; returns the groups the user left entirely.</summary>
+    ValueTask<IReadOnlyList<PresenceChange>> DisconnectedAsync(string connectionId);
+
+    /// <summary>Adds a connection to a group; returns the change when the user was not a member before.</summary>
+    ValueTask<PresenceChange?> JoinAsync(string group, string connectionId);
+
+    /// <summary>Removes a connection from a group; returns the change when it was the user's last connection in it.</summary>
+    ValueTask<PresenceChange?> LeaveAsync(string group, string connectionId);
+
+    ValueTask<GroupPresence> GetGroupAsync(string group);
+
+    ValueTask<UserPresence> GetUserAsync(string userId);
+}

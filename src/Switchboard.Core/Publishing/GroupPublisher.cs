@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using Switchboard.Contracts;
+using Switchboard.Core.History;
+using Switchboard.Core.Validation;
+
+namespace Switchboard.Core.Publishing;
+
+/// <summary>
+/// The one publish path for group messages, whoever sends them (a hub method or the HTTP API):
+/// validate, append to history (which assigns the group's next offset and drops duplicate ids),
+/// then fan out, in offset order per group. A message is acknowledged once it is durable in
+/// history; live delivery is at most once, and recovery from history fills any gap.
+/// </summary>
+public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<Sequencer>>> _sequencers = new(StringComparer.Ordinal);
+
+    /// <summary>Checks, stores and delivers one message. Throws <see cref="SwitchboardException"/> for bad input.</summary>
+    public async Task<AppendResult> PublishAsync(string group, string? id, string? senderId, string? senderName,
+        string? payload, int maxPayloadLength)
+    {
+        SwitchboardException.ThrowIf(InputRules.CheckGroupName(group));
+        SwitchboardException.ThrowIf(InputRules.CheckMessage(payload, maxPayloadLength));
+        if (id is not null)
+        {
+            SwitchboardException.ThrowIf(InputRules.CheckMessageId(id));
+        }
+        var sequencer = await SequencerFor(group);
+        // Once handed to the store, the append is awaited to the end whatever the caller does:
+        // a committed message the sequencer never heard of would hold back every later one.
+        var result = await history.AppendAsync(new NewGroupMessage(
+            id ?? Guid.NewGuid().ToString("N"), group, senderId, senderName, time.GetUtcNow().UtcDateTime, payload!));
+        if (!result.Duplicate)
+        {
+            await sequencer.Committed(result.Message, fanout);
+        }
+        return result;
+    }
+
+    private Task<Sequencer> SequencerFor(string group) =>
+        _sequencers.GetOrAdd(group, g => new Lazy<Task<Sequencer>>(async () =>
+        {
+            var position = await history.GetPositionAsync(g);
+            return new Sequencer(position.Offset + 1);
+        })).Value;
+
+    /// <summary>
+    /// Puts one group's committed messages back in offset order. Appends complete on pool
+    /// threads in any order; the sequencer holds a message until every earlier offset was
+    /// handed to the fan-out, and starts the sends under its lock so their order is fixed.
+    /// Created from the store's position before this process appends to the group, so the first
+    /// offset it waits for is the first one this process can be handed.
+    /// </summary>
+    private sealed class Sequencer(long next)
+    {
+        private readonly SortedDictionary<long, GroupMessage> _waiting = [];
+        private long _next = next;
+
+        public Task Committed(GroupMessage message, IGroupFanout fanout)
+        {
+            List<Task>? sends = null;
+            lock (_waiting)
+            {
+                _waiting[message.Offset] = message;
+                while (_waiting.Remove(_next, out var ready))
+                {
+                    (sends ??= []).Add(fanout.Deliver(ready));
+                    _next++;
+                }
+            }
+            return sends is null ? Task.CompletedTask : Task.WhenAll(sends);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Switchboard.Contracts;
+using Switchboard.Core.Connections;
+using Switchboard.Core.Validation;
+using Switchboard.Server.Authentication;
+using Switchboard.Server.Hubs;
+
+namespace Switchboard.Server.Api;
+
+/// <summary>
+/// Closing connections from outside any hub: one connection, or every connection of a user.
+/// The client is told <c>"disconnected: {reason}"</c> and is asked not to reconnect. Role Admin or Publisher.
+/// </summary>
+public static class ConnectionsApi
+{
+    public const int MaxReasonLength = 200;
+
+    /// <summary>On the wire: <c>{ closed }</c>, the number of connections closed.</summary>
+    public sealed record CloseResult(int Closed);
+
+    public static IEndpointRouteBuilder MapConnectionsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").RequireAuthorization(Policies.Publisher).WithTags("Connections");
+        api.MapDelete("/connections/{connectionId}", CloseConnection).WithName("CloseConnection")
+            .WithSummary("Close one connection, with an optional reason (query string 'reason').");
+        api.MapDelete("/users/{userId}/connections", CloseUser).WithName("CloseUserConnections")
+            .WithSummary("Close every connection of a user, with an optional reason (query string 'reason').");
+        return app;
+    }
+
+    private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseConnection(string connectionId, ConnectionRegistry registry, string? reason = null)
+    {
+        if (CheckReason(reason) is { } invalid) return invalid;
+        return await registry.CloseAsync(connectionId, Reason(reason))
+            ? TypedResults.Ok(new CloseResult(1))
+            : ApiProblems.Problem(new(ErrorCodes.ConnectionNotFound, "No open connection has that id."), StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseUser(string userId, ConnectionRegistry registry, IConnectionTracker tracker, string? reason = null)
+    {
+        if (InputRules.CheckUserId(userId) is { } badUser) return ApiProblems.Problem(badUser);
+        if (CheckReason(reason) is { } invalid) return invalid;
+        var closed = 0;
+        foreach (var connectionId in tracker.GetUserConnections(userId))
+        {
+            if (await registry.CloseAsync(connectionId, Reason(reason))) closed++;
+        }
+        return TypedResults.Ok(new CloseResult(closed));
+    }
+
+    private static string Reason(string? reason) =>
+        $"{CloseReasons.Disconnected}: {(string.IsNullOrWhiteSpace(reason) ? "Closed by the server's HTTP API." : reason)}";
+
+    private static ProblemHttpResult? CheckReason(string? reason) =>
+        reason is not null && (reason.Length > MaxReasonLength || reason.Any(char.IsControl))
+            ? ApiProblems.Problem(new(ErrorCodes.ArgumentInvalid, $"reason must be at most {MaxReasonLength} printable characters."))
+            : null;
+}

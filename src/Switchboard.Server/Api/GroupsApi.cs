@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Switchboard.Contracts;
+using Switchboard.Core;
+using Switchboard.Core.History;
+using Switchboard.Core.Presence;
+using Switchboard.Core.Publishing;
+using Switchboard.Core.Validation;
+using Switchboard.Server.Authentication;
+using Switchboard.Server.Hosting;
+using Switchboard.Server.Hubs;
+
+namespace Switchboard.Server.Api;
+
+/// <summary>
+/// <c>/api/groups</c>: publish to a chat group through the same publish path as the hubs, and
+/// page through its history. Role Admin or Publisher.
+/// </summary>
+public static class GroupsApi
+{
+    public static RouteGroupBuilder MapGroupsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/groups")
+            .RequireAuthorization(Policies.Publisher)
+            .WithTags("Groups");
+        group.MapPost("/{groupName}/messages", Publish).WithName("PublishToGroup")
+            .WithSummary("Publish a message to a chat group; answered once the message is durable.");
+        group.MapGet("/{groupName}/messages", GetMessages).WithName("GetGroupMessages")
+            .WithSummary("Page through a group's history: messages after an offset.");
+        group.MapGet("/{groupName}/presence", GetPresence).WithName("GetGroupPresence")
+            .WithSummary("Who is in a chat group: members with their connection counts, and totals.");
+        group.MapPost("/{groupName}/users/{userId}", AddUser).WithName("AddUserToGroup")
+            .WithSummary("Put a user in a group on every chat connection, present and future.");
+        group.MapDelete("/{groupName}/users/{userId}", RemoveUser).WithName("RemoveUserFromGroup")
+            .WithSummary("Take a user out of a group on every chat connection, and end the user-level membership.");
+        return group;
+    }
+
+    /// <summary>The answer of the membership routes: <c>{ group, userId, changed }</c>.</summary>
+    public sealed record MembershipResult(string Group, string UserId, bool Changed);
+
+    private static async Task<Results<Ok<GroupPresenceDto>, ProblemHttpResult>> GetPresence(string groupName, IPresenceStore presence)
+    {
+        if (InputRules.CheckGroupName(groupName) is { } invalid) return ApiProblems.Problem(invalid);
+        return TypedResults.Ok((await presence.GetGroupAsync(groupName)).ToDto());
+    }
+
+    private static async Task<Results<Ok<MembershipResult>, ProblemHttpResult>> AddUser(string groupName, string userId, ChatMembership membership)
+    {
+        if ((InputRules.CheckGroupName(groupName) ?? InputRules.CheckUserId(userId)) is { } invalid) return ApiProblems.Problem(invalid);
+        return TypedResults.Ok(new MembershipResult(groupName, userId, await membership.AddUserAsync(userId, groupName)));
+    }
+
+    private static async Task<Results<Ok<MembershipResult>, ProblemHttpResult>> RemoveUser(string groupName, string userId, ChatMembership membership)
+    {
+        if ((InputRules.CheckGroupName(groupName) ?? InputRules.CheckUserId(userId)) is { } invalid) return ApiProblems.Problem(invalid);
+        return TypedResults.Ok(new MembershipResult(groupName, userId, await membership.RemoveUserAsync(userId, groupName)));
+    }
+
+    private static async Task<Results<Ok<PublishResult>, ProblemHttpResult>> Publish(string groupName, HttpRequest request,
+        GroupPublisher publisher, IOptions<SwitchboardOptions> options, CancellationToken ct)
+    {
+        if (InputRules.CheckGroupName(groupName) is { } invalid) return ApiProblems.Problem(invalid);
+        PublishRequest? body;
+        try
+        {
+            body = request.HasJsonContentType()
+                ? await JsonSerializer.DeserializeAsync<PublishRequest>(request.Body, JsonSerializerOptions.Web, ct)
+                : null;
+        }
+        catch (JsonException)
+        {
+            body = null;
+        }
+        if (body is null)
+        {
+            return ApiProblems.Problem(new(ErrorCodes.BodyInvalid,
+                "The body must be a JSON object { \"message\": \"...\", \"id\": \"optional\" } with Content-Type application/json."));
+        }
+        try
+        {
+            var user = request.HttpContext.User;
+            var result = await publisher.PublishAsync(groupName, body.Id, user.UserId(), user.DisplayName(), body.Message,
+                options.Value.MaxMessageLength);
+            return TypedResults.Ok(result.ToPublishResult());
+        }
+        catch (SwitchboardException e)
+        {
+            return ApiProblems.Problem(e.Error);
+        }
+    }
+
+    private static async Task<Results<Ok<HistoryPageDto>, ProblemHttpResult>> GetMessages(string groupName,
+        IHistoryStore history, IOptions<SwitchboardOptions> options, CancellationToken ct, long after = 0, int limit = 100)
+    {
+        if (InputRules.CheckGroupName(groupName) is { } invalid) return ApiProblems.Problem(invalid);
+        var max = options.Value.Recovery.MaxMessages;
+        if (after < 0 || limit < 1 || limit > max)
+        {
+            return ApiProblems.Problem(new(ErrorCodes.PositionInvalid, $"after must not be negative and limit must be between 1 and {max}."));
+        }
+        var page = await history.ReadAsync(groupName, after, limit, ct);
+        return TypedResults.Ok(page.ToDto(groupName));
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.AspNetCore.SignalR;
+using Switchboard.Contracts;
+using Switchboard.Core.Connections;
+using Switchboard.Core.Membership;
+using Switchboard.Core.Presence;
+
+namespace Switchboard.Server.Hubs;
+
+/// <summary>
+/// The SignalR groups behind one chat group. Clients join by name only the plain group; the
+/// others carry a '$' prefix, which group-name rules forbid, so nobody can join them directly.
+/// </summary>
+internal static class ChatGroups
+{
+    /// <summary>Connections that joined with <c>JoinGroup</c>: they get the guide's <c>ReceiveMessage</c>.</summary>
+    public static string Plain(string group) => group;
+
+    /// <summary>Connections that subscribed: they get <c>ReceiveGroupMessage</c> envelopes.</summary>
+    public static string Envelopes(string group) => "$env:" + group;
+
+    /// <summary>Connections that asked for presence events: <c>PresenceJoined</c>/<c>PresenceLeft</c>.</summary>
+    public static string PresenceEvents(string group) => "$presence:" + group;
+}
+
+/// <summary>
+/// Who is in which chat group: SignalR's groups (delivery), the presence store (who is there)
+/// and user-level memberships (groups a user belongs to on every connection, present and
+/// future), kept in step. Hubs and the HTTP API both go through here.
+/// </summary>
+public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore presence, IUserGroupStore userGroups)
+{
+    /// <summary>The chat hub's connections per user, for applying user-level memberships to them.</summary>
+    private readonly InMemoryConnectionTracker _chatConnections = new();
+
+    public enum Mode { Plain, Envelopes }
+
+    internal async Task ConnectedAsync(string connectionId, string? userId, string? name)
+    {
+        if (userId is null) return;
+        _chatConnections.AddConnection(userId, connectionId);
+        await presence.ConnectedAsync(connectionId, userId, name ?? userId);
+        foreach (var group in await userGroups.GetGroupsAsync(userId))
+        {
+            await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false);
+        }
+    }
+
+    internal async Task DisconnectedAsync(string connectionId, string? userId)
+    {
+        if (userId is null) return;
+        _chatConnections.RemoveConnection(userId, connectionId);
+        foreach (var change in await presence.DisconnectedAsync(connectionId))
+        {
+            await AnnounceAsync(ClientEvents.PresenceLeft, change);
+        }
+    }
+
+    public async Task JoinAsync(string connectionId, string group, Mode mode, bool presenceEvents)
+    {
+        await hub.Groups.AddToGroupAsync(connectionId, mode == Mode.Plain ? ChatGroups.Plain(group) : ChatGroups.Envelopes(group));
+        if (presenceEvents)
+        {
+            await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.PresenceEvents(group));
+        }
+        if (await presence.JoinAsync(group, connectionId) is { } change)
+        {
+            await AnnounceAsync(ClientEvents.PresenceJoined, change);
+        }
+    }
+
+    /// <summary>Leaving a group leaves it in every mode.</summary>
+    public async Task LeaveAsync(string connectionId, string group)
+    {
+        await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Plain(group));
+        await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Envelopes(group));
+        await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.PresenceEvents(group));
+        if (await presence.LeaveAsync(group, connectionId) is { } change)
+        {
+            await AnnounceAsync(ClientEvents.PresenceLeft, change);
+        }
+    }
+
+    /// <summary>Makes <paramref name="group"/> one of the user's groups and puts their open chat connections in it.</summary>
+    public async Task<bool> AddUserAsync(string userId, string group)
+    {
+        var added = await userGroups.AddAsync(userId, group);
+        foreach (var connectionId in _chatConnections.GetUserConnections(userId))
+        {
+            await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false);
+        }
+        return added;
+    }
+
+    /// <summary>Removes a user-level membership and takes the user's open chat connections out of the group.</summary>
+    public async Task<bool> RemoveUserAsync(string userId, string group)
+    {
+        var removed = await userGroups.RemoveAsync(userId, group);
+        foreach (var connectionId in _chatConnections.GetUserConnections(userId))
+        {
+            await LeaveAsync(connectionId, group);
+        }
+        return removed;
+    }
+
+    private Task AnnounceAsync(string eventName, PresenceChange change) =>
+        hub.Clients.Group(ChatGroups.PresenceEvents(change.Group))
+            .SendAsync(eventName, new PresenceEvent { Group = change.Group, UserId = change.UserId, Name = change.Name });
+}

@@ -1,0 +1,56 @@
+using Switchboard.Core.Presence;
+
+namespace Switchboard.Core.Tests;
+
+public sealed class InMemoryPresenceStoreTests
+{
+    [Fact]
+    public async Task JoinAndLeaveAreReportedOncePerUser()
+    {
+        var store = new InMemoryPresenceStore(TimeProvider.System);
+        await store.ConnectedAsync("c1", "amy", "Amy");
+        await store.ConnectedAsync("c2", "amy", "Amy");
+
+        var first = await store.JoinAsync("g", "c1");
+        var second = await store.JoinAsync("g", "c2");
+        var again = await store.JoinAsync("g", "c2");
+        var leaveOne = await store.LeaveAsync("g", "c1");
+        var leaveAbsent = await store.LeaveAsync("g", "c1");
+        var gone = await store.DisconnectedAsync("c2");
+
+        Assert.Equal(new PresenceChange("g", "amy", "Amy"), first);
+        Assert.Null(second);
+        Assert.Null(again);
+        Assert.Null(leaveOne);
+        Assert.Null(leaveAbsent);
+        Assert.Equal([new PresenceChange("g", "amy", "Amy")], gone);
+        Assert.Equal(0, (await store.GetGroupAsync("g")).Users);
+        Assert.True((await store.GetUserAsync("amy")).Online); // c1 is still open
+        Assert.Empty(await store.DisconnectedAsync("c1"));
+        Assert.False((await store.GetUserAsync("amy")).Online);
+        Assert.NotNull((await store.GetUserAsync("amy")).LastSeen);
+    }
+
+    [Fact]
+    public async Task CountsStayExactUnderConcurrentJoinsLeavesAndDisconnects()
+    {
+        var store = new InMemoryPresenceStore(TimeProvider.System);
+        const int connections = 400;
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(i => Task.Run(async () =>
+        {
+            await store.ConnectedAsync($"c{i}", $"u{i % 20}", $"User {i % 20}");
+            for (var round = 0; round < 50; round++)
+            {
+                await store.JoinAsync("busy", $"c{i}");
+                await store.LeaveAsync("busy", $"c{i}");
+            }
+            await store.JoinAsync("busy", $"c{i}");
+            if (i % 2 == 0) await store.DisconnectedAsync($"c{i}");
+        })));
+
+        var group = await store.GetGroupAsync("busy");
+        Assert.Equal((10, 200), (group.Users, group.Connections));
+        Assert.All(group.Members, m => Assert.Equal(20, m.Connections));
+        Assert.All(group.Members, m => Assert.Equal(1, int.Parse(m.UserId[1..]) % 2));
+    }
+}
