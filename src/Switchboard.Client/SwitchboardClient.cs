@@ -1,0 +1,311 @@
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Contracts;
+
+namespace Switchboard.Client;
+
+/// <summary>
+/// A client of Switchboard's chat hub that does not lose group messages across reconnects.
+/// <list type="bullet">
+/// <item><see cref="SubscribeAsync"/> subscribes to a group's envelopes; every message reaches
+/// <see cref="MessageReceived"/> once, in offset order per group.</item>
+/// <item>When the connection drops, the client reconnects on its own, subscribes to its groups
+/// again from the last offset it delivered, and delivers what it missed before anything newer.</item>
+/// <item>A message that arrives with an offset beyond the next one (a live message was lost)
+/// makes the client fetch the gap from history first.</item>
+/// <item>When the gap cannot be filled (the history's epoch changed, or the missed messages
+/// were trimmed), <see cref="RecoveryFailed"/> says so; the client continues from the group's
+/// current position and the application should reload what it shows.</item>
+/// </list>
+/// All events are raised on one background task, one at a time.
+/// </summary>
+public sealed class SwitchboardClient : IAsyncDisposable
+{
+    private readonly SwitchboardClientOptions _options;
+    private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
+    private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _worker;
+
+    public SwitchboardClient(SwitchboardClientOptions options)
+    {
+        _options = options;
+        var builder = new HubConnectionBuilder()
+            .WithUrl(options.Url, http =>
+            {
+                http.SkipNegotiation = options.SkipNegotiation;
+                http.Transports = options.SkipNegotiation ? Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets : options.Transports;
+                if (options.AccessTokenProvider is { } tokens) http.AccessTokenProvider = tokens;
+            })
+            .WithAutomaticReconnect(new RetryPolicy(options.ReconnectDelays, options.ReconnectFor));
+        if (options.UseMessagePack)
+        {
+            builder.AddMessagePackProtocol();
+        }
+        Connection = builder.Build();
+        Connection.On<GroupEnvelope>(ClientEvents.ReceiveGroupMessage, envelope => Enqueue(() => OnEnvelopeAsync(envelope)));
+        Connection.On<PresenceEvent>(ClientEvents.PresenceJoined, e => Enqueue(() => Raise(PresenceJoined, e)));
+        Connection.On<PresenceEvent>(ClientEvents.PresenceLeft, e => Enqueue(() => Raise(PresenceLeft, e)));
+        Connection.On<string, string>(ClientEvents.ReceiveMessage, (user, message) => Enqueue(() => { ChatMessageReceived?.Invoke(user, message); return Task.CompletedTask; }));
+        Connection.Reconnecting += error => { Enqueue(() => { Reconnecting?.Invoke(error); return Task.CompletedTask; }); return Task.CompletedTask; };
+        Connection.Reconnected += _ => { Enqueue(ResubscribeAllAsync); return Task.CompletedTask; };
+        Connection.Closed += error => { Enqueue(() => { Closed?.Invoke(error); return Task.CompletedTask; }); return Task.CompletedTask; };
+        _worker = Task.Run(RunAsync);
+    }
+
+    /// <summary>The underlying SignalR connection, for anything this class does not wrap.</summary>
+    public HubConnection Connection { get; }
+
+    /// <summary>A group message, exactly once and in offset order per group.</summary>
+    public event Action<GroupEnvelope>? MessageReceived;
+
+    /// <summary>Missed messages of a group could not be recovered; the client now continues from the group's current position.</summary>
+    public event Action<RecoveryFailure>? RecoveryFailed;
+
+    /// <summary>The guide's <c>ReceiveMessage(user, message)</c>: broadcasts and groups joined with <c>JoinGroup</c>.</summary>
+    public event Action<string, string>? ChatMessageReceived;
+
+    public event Action<PresenceEvent>? PresenceJoined;
+    public event Action<PresenceEvent>? PresenceLeft;
+    public event Action<Exception?>? Reconnecting;
+
+    /// <summary>The groups were subscribed again after a reconnect and what was missed has been delivered.</summary>
+    public event Action? Resubscribed;
+
+    /// <summary>The connection is closed for good (stopped, closed by the server, or reconnecting gave up).</summary>
+    public event Action<Exception?>? Closed;
+
+    public Task StartAsync(CancellationToken cancellationToken = default) => Connection.StartAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken = default) => Connection.StopAsync(cancellationToken);
+
+    /// <summary>
+    /// Subscribes to <paramref name="group"/>: envelopes from now on, and first its last
+    /// <paramref name="history"/> messages. Completes when those were delivered.
+    /// </summary>
+    public async Task<SubscribeResult> SubscribeAsync(string group, int history = 0, bool presence = false, CancellationToken cancellationToken = default)
+    {
+        var done = new TaskCompletionSource<SubscribeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await Enqueue(() =>
+        {
+            _groups[group] = new GroupState(presence);
+            return Task.CompletedTask;
+        });
+        var result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group,
+            new SubscribeRequest { History = history, Presence = presence }, cancellationToken);
+        await Enqueue(async () =>
+        {
+            await ApplyAsync(group, result, first: true);
+            done.TrySetResult(result);
+        });
+        return await done.Task.WaitAsync(cancellationToken);
+    }
+
+    public async Task UnsubscribeAsync(string group, CancellationToken cancellationToken = default)
+    {
+        await Enqueue(() => { _groups.Remove(group); return Task.CompletedTask; });
+        await Connection.InvokeAsync(HubMethods.Unsubscribe, group, cancellationToken);
+    }
+
+    /// <summary>Publishes to a group; completes with the acknowledgement once the message is durable. Pass an <paramref name="id"/> to make retries safe.</summary>
+    public Task<PublishResult> PublishAsync(string group, string message, string? id = null, CancellationToken cancellationToken = default) =>
+        Connection.InvokeAsync<PublishResult>(HubMethods.Publish, group, new PublishRequest { Id = id, Message = message }, cancellationToken);
+
+    public Task<HistoryPageDto> GetHistoryAsync(string group, long after, int limit, CancellationToken cancellationToken = default) =>
+        Connection.InvokeAsync<HistoryPageDto>(HubMethods.GetHistory, group, after, limit, cancellationToken);
+
+    public Task<GroupPresenceDto> GetPresenceAsync(string group, CancellationToken cancellationToken = default) =>
+        Connection.InvokeAsync<GroupPresenceDto>(HubMethods.GetPresence, group, cancellationToken);
+
+    /// <summary>The last (offset, epoch) delivered for a group, or null when not subscribed.</summary>
+    public (long Offset, string Epoch)? PositionOf(string group)
+    {
+        lock (_groups)
+        {
+            return _groups.TryGetValue(group, out var s) && s.Epoch is not null ? (s.Offset, s.Epoch) : null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+        _work.Writer.TryComplete();
+        await _worker;
+    }
+
+    private Task Enqueue(Func<Task> work)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_work.Writer.TryWrite(async () =>
+            {
+                try { await work(); done.TrySetResult(); }
+                catch (Exception e) { done.TrySetException(e); }
+            }))
+        {
+            done.TrySetException(new ObjectDisposedException(nameof(SwitchboardClient)));
+        }
+        return done.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        await foreach (var work in _work.Reader.ReadAllAsync())
+        {
+            await work();
+        }
+    }
+
+    private static Task Raise<T>(Action<T>? handler, T value)
+    {
+        handler?.Invoke(value);
+        return Task.CompletedTask;
+    }
+
+    // Everything below runs on the worker, one item at a time.
+
+    private async Task OnEnvelopeAsync(GroupEnvelope envelope)
+    {
+        if (!_groups.TryGetValue(envelope.Group, out var state))
+        {
+            return; // unsubscribed meanwhile
+        }
+        if (state.Epoch is null || state.Resubscribing)
+        {
+            state.Early.Add(envelope); // the subscribe answer decides where we stand
+            return;
+        }
+        await AcceptAsync(envelope.Group, state, envelope);
+    }
+
+    private async Task AcceptAsync(string group, GroupState state, GroupEnvelope envelope)
+    {
+        if (envelope.Epoch != state.Epoch)
+        {
+            // The group's history was reset while we were connected: nothing before can be recovered.
+            RecoveryFailed?.Invoke(new RecoveryFailure(group, state.Offset, state.Epoch, envelope.Epoch));
+            state.Epoch = envelope.Epoch;
+            state.Offset = envelope.Offset - 1;
+        }
+        if (envelope.Offset <= state.Offset)
+        {
+            return; // already delivered
+        }
+        if (envelope.Offset > state.Offset + 1)
+        {
+            await FillGapAsync(group, state, envelope.Offset - 1);
+        }
+        Deliver(state, envelope);
+    }
+
+    /// <summary>Delivers messages after the state's offset up to <paramref name="until"/> from history.</summary>
+    private async Task FillGapAsync(string group, GroupState state, long until)
+    {
+        while (state.Offset < until)
+        {
+            var page = await Connection.InvokeAsync<HistoryPageDto>(HubMethods.GetHistory, group, state.Offset,
+                (int)Math.Min(_options.PageSize, until - state.Offset));
+            if (page.Epoch != state.Epoch || page.FirstRetained > state.Offset + 1 || page.Messages.Count == 0)
+            {
+                RecoveryFailed?.Invoke(new RecoveryFailure(group, state.Offset, state.Epoch, page.Epoch));
+                state.Epoch = page.Epoch;
+                state.Offset = until;
+                return;
+            }
+            foreach (var message in page.Messages)
+            {
+                if (message.Offset > until) break;
+                Deliver(state, message);
+            }
+        }
+    }
+
+    private void Deliver(GroupState state, GroupEnvelope envelope)
+    {
+        lock (_groups)
+        {
+            state.Offset = envelope.Offset;
+        }
+        MessageReceived?.Invoke(envelope);
+    }
+
+    private async Task ApplyAsync(string group, SubscribeResult result, bool first)
+    {
+        if (!_groups.TryGetValue(group, out var state))
+        {
+            return;
+        }
+        if (first || !result.Recovered)
+        {
+            if (!first)
+            {
+                RecoveryFailed?.Invoke(new RecoveryFailure(group, state.Offset, state.Epoch, result.Epoch));
+            }
+            lock (_groups)
+            {
+                // Start just before the history we were given, or at the group's position.
+                state.Epoch = result.Epoch;
+                state.Offset = result.Messages.Count > 0 ? result.Messages[0].Offset - 1 : result.Offset;
+            }
+        }
+        foreach (var message in result.Messages)
+        {
+            await AcceptAsync(group, state, message);
+        }
+        if (result.Recovered && result.HasMore)
+        {
+            await FillGapAsync(group, state, result.Offset);
+        }
+        state.Resubscribing = false;
+        var early = state.Early.ToList();
+        state.Early.Clear();
+        foreach (var envelope in early.OrderBy(e => e.Offset))
+        {
+            await AcceptAsync(group, state, envelope);
+        }
+    }
+
+    private async Task ResubscribeAllAsync()
+    {
+        foreach (var (group, state) in _groups.ToList())
+        {
+            state.Resubscribing = true;
+            var request = new SubscribeRequest { Presence = state.Presence };
+            if (state.Epoch is not null)
+            {
+                request.Offset = state.Offset;
+                request.Epoch = state.Epoch;
+            }
+            SubscribeResult result;
+            try
+            {
+                result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, request);
+            }
+            catch (Exception) when (Connection.State != HubConnectionState.Connected)
+            {
+                return; // dropped again; the next Reconnected resubscribes
+            }
+            await ApplyAsync(group, result, first: state.Epoch is null);
+        }
+        Resubscribed?.Invoke();
+    }
+
+    private sealed class GroupState(bool presence)
+    {
+        public bool Presence { get; } = presence;
+        public string? Epoch { get; set; }
+        public long Offset { get; set; }
+        public bool Resubscribing { get; set; }
+        public List<GroupEnvelope> Early { get; } = [];
+    }
+
+    private sealed class RetryPolicy(IReadOnlyList<TimeSpan> delays, TimeSpan giveUpAfter) : IRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
+            retryContext.ElapsedTime >= giveUpAfter || delays.Count == 0
+                ? null
+                : delays[(int)Math.Min(retryContext.PreviousRetryCount, delays.Count - 1)];
+    }
+}
+
+/// <summary>Recovery of <see cref="Group"/> was impossible: what the client had, and the epoch it continues with.</summary>
+public sealed record RecoveryFailure(string Group, long LastOffset, string? LastEpoch, string CurrentEpoch);

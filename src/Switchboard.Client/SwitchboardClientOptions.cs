@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Http.Connections;
+
+namespace Switchboard.Client;
+
+/// <summary>How a <see cref="SwitchboardClient"/> connects.</summary>
+public sealed class SwitchboardClientOptions
+{
+    /// <summary>The chat hub's absolute URL, e.g. <c>http://127.0.0.1:5080/hubs/chat</c>.</summary>
+    public required Uri Url { get; init; }
+
+    /// <summary>Returns the current access token; called on every (re)connect, so it may refresh.</summary>
+    public Func<Task<string?>>? AccessTokenProvider { get; init; }
+
+    /// <summary>
+    /// WebSockets without the negotiate round trip: one TCP connection, so no sticky sessions are
+    /// needed behind a load balancer. Default true. Set false to let SignalR negotiate a transport.
+    /// </summary>
+    public bool SkipNegotiation { get; init; } = true;
+
+    /// <summary>Transports to allow when <see cref="SkipNegotiation"/> is false. Default all.</summary>
+    public HttpTransportType Transports { get; init; } = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
+
+    /// <summary>Use the MessagePack hub protocol instead of JSON. Default false.</summary>
+    public bool UseMessagePack { get; init; }
+
+    /// <summary>Waits between reconnect attempts; the last one repeats until <see cref="ReconnectFor"/> has passed. Default 0, 1, 2, 5, 10 s.</summary>
+    public IReadOnlyList<TimeSpan> ReconnectDelays { get; init; } =
+        [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)];
+
+    /// <summary>How long to keep trying to reconnect before giving up and raising <see cref="SwitchboardClient.Closed"/>. Default 10 minutes.</summary>
+    public TimeSpan ReconnectFor { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Messages fetched per history page when filling a gap. Default 500 (the server's default maximum).</summary>
+    public int PageSize { get; init; } = 500;
+}
