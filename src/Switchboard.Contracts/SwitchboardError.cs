@@ -38,6 +38,8 @@ public static class ErrorCodes
     public const string UploadCancelled = "upload_cancelled";
     /// <summary>The server failed while handling a valid request; nothing was sent.</summary>
     public const string InternalError = "internal_error";
+    /// <summary>History could not store the message (storage failing or unreachable); nothing was delivered. Retry with the same id.</summary>
+    public const string HistoryUnavailable = "history_unavailable";
     /// <summary>No open connection has that id (on this server).</summary>
     public const string ConnectionNotFound = "connection_not_found";
     /// <summary>An HTTP request body was not the JSON the endpoint expects.</summary>

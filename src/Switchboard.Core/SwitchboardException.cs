@@ -3,7 +3,7 @@ using Switchboard.Contracts;
 namespace Switchboard.Core;
 
 /// <summary>A refusal raised inside Core; hubs and the HTTP API turn it into their own error shape.</summary>
-public sealed class SwitchboardException(SwitchboardError error) : Exception(error.ToString())
+public sealed class SwitchboardException(SwitchboardError error, Exception? inner = null) : Exception(error.ToString(), inner)
 {
     public SwitchboardError Error { get; } = error;
 

@@ -25,11 +25,25 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         {
             SwitchboardException.ThrowIf(InputRules.CheckMessageId(id));
         }
-        var sequencer = await SequencerFor(group);
-        // Once handed to the store, the append is awaited to the end whatever the caller does:
-        // a committed message the sequencer never heard of would hold back every later one.
-        var result = await history.AppendAsync(new NewGroupMessage(
-            id ?? Guid.NewGuid().ToString("N"), group, senderId, senderName, time.GetUtcNow().UtcDateTime, payload!));
+        Sequencer sequencer;
+        AppendResult result;
+        try
+        {
+            sequencer = await SequencerFor(group);
+            // Once handed to the store, the append is awaited to the end whatever the caller does:
+            // a committed message the sequencer never heard of would hold back every later one.
+            result = await history.AppendAsync(new NewGroupMessage(
+                id ?? Guid.NewGuid().ToString("N"), group, senderId, senderName, time.GetUtcNow().UtcDateTime, payload!));
+        }
+        catch (Exception e) when (e is not SwitchboardException)
+        {
+            if (_sequencers.TryGetValue(group, out var lazy) && lazy.IsValueCreated && lazy.Value.IsFaulted)
+            {
+                _sequencers.TryRemove(new KeyValuePair<string, Lazy<Task<Sequencer>>>(group, lazy)); // a failed position read must not stick
+            }
+            throw new SwitchboardException(new SwitchboardError(ErrorCodes.HistoryUnavailable,
+                "The message could not be stored and was not delivered; retry with the same id."), e);
+        }
         if (!result.Duplicate)
         {
             await sequencer.Committed(result.Message, fanout);

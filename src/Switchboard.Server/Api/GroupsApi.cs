@@ -85,6 +85,11 @@ public static class GroupsApi
                 options.Value.MaxMessageLength);
             return TypedResults.Ok(result.ToPublishResult());
         }
+        catch (SwitchboardException e) when (e.Error.Code == ErrorCodes.HistoryUnavailable)
+        {
+            request.HttpContext.Response.Headers.RetryAfter = "5";
+            return ApiProblems.Problem(e.Error, StatusCodes.Status503ServiceUnavailable);
+        }
         catch (SwitchboardException e)
         {
             return ApiProblems.Problem(e.Error);

@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Switchboard.Server.Tests.Infrastructure;
+
+namespace Switchboard.Server.Tests;
+
+public sealed class OptionsTests(SwitchboardFactory server) : IClassFixture<SwitchboardFactory>
+{
+    [Fact]
+    public void HubOptionsDefaultToTheGuidesValues()
+    {
+        var hub = server.Get<IOptions<HubOptions>>().Value;
+
+        Assert.False(hub.EnableDetailedErrors); // only in Development
+        Assert.Equal(32 * 1024, hub.MaximumReceiveMessageSize);
+        Assert.Equal(10, hub.StreamBufferCapacity);
+        Assert.Equal(TimeSpan.FromSeconds(15), hub.KeepAliveInterval);
+        Assert.Equal(TimeSpan.FromSeconds(30), hub.ClientTimeoutInterval);
+        Assert.Equal(TimeSpan.FromSeconds(15), hub.HandshakeTimeout);
+        Assert.Contains("json", hub.SupportedProtocols!);
+        Assert.Contains("messagepack", hub.SupportedProtocols!);
+    }
+
+    [Fact]
+    public async Task HubOptionsAreBoundFromConfiguration()
+    {
+        await using var custom = new SwitchboardFactory(new Dictionary<string, string?>
+        {
+            ["SignalR:MaximumReceiveMessageSize"] = "65536",
+            ["SignalR:StreamBufferCapacity"] = "20",
+            ["SignalR:KeepAliveInterval"] = "00:00:05",
+            ["SignalR:ClientTimeoutInterval"] = "00:00:12",
+            ["SignalR:EnableDetailedErrors"] = "true",
+        });
+        _ = custom.BaseUrl;
+        var hub = custom.Get<IOptions<HubOptions>>().Value;
+
+        Assert.Equal((65536L, 20, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(12), true),
+            (hub.MaximumReceiveMessageSize!.Value, hub.StreamBufferCapacity!.Value, hub.KeepAliveInterval!.Value, hub.ClientTimeoutInterval!.Value, hub.EnableDetailedErrors!.Value));
+    }
+
+    [Theory]
+    [InlineData("SignalR:ClientTimeoutInterval", "00:00:10", "SignalR:ClientTimeoutInterval must be longer than SignalR:KeepAliveInterval")]
+    [InlineData("SignalR:MaximumReceiveMessageSize", "10", "SignalR:MaximumReceiveMessageSize must be between")]
+    [InlineData("Switchboard:AllowAnonymousHubs:0", "secure-chat", "Switchboard:AllowAnonymousHubs cannot contain 'secure-chat'")]
+    [InlineData("Switchboard:AllowAnonymousHubs:0", "nope", "Switchboard:AllowAnonymousHubs contains 'nope'")]
+    public async Task InvalidSettingsStopStartUpWithAMessageNamingTheSetting(string key, string value, string message)
+    {
+        await using var bad = new SwitchboardFactory(new Dictionary<string, string?> { [key] = value });
+
+        var error = Assert.ThrowsAny<Exception>(() => bad.BaseUrl);
+
+        Assert.Contains(message, error.ToString());
+    }
+}
