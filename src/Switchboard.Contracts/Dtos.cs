@@ -1,23 +1,37 @@
+using System.Runtime.Serialization;
+
 namespace Switchboard.Contracts;
 
+// Every wire type carries [DataContract]/[DataMember] names so that MessagePack uses the same
+// camelCase keys as JSON (SignalR's MessagePack resolver would otherwise use the C# names).
+
 /// <summary>A notification pushed to clients (<c>ReceiveNotification</c>). On the wire: <c>{ message, timestamp }</c>.</summary>
+[DataContract]
 public sealed class NotificationDto
 {
+    [DataMember(Name = "message")]
     public string Message { get; set; } = "";
+    [DataMember(Name = "timestamp")]
     public DateTime Timestamp { get; set; }
 }
 
 /// <summary>One price tick of <c>StreamStockPrices</c>. On the wire: <c>{ symbol, price, timestamp }</c>.</summary>
+[DataContract]
 public sealed class StockPrice
 {
+    [DataMember(Name = "symbol")]
     public string Symbol { get; set; } = "";
-    public decimal Price { get; set; }
+    [DataMember(Name = "price")]
+    public double Price { get; set; }
+    [DataMember(Name = "timestamp")]
     public DateTime Timestamp { get; set; }
 }
 
 /// <summary>The argument of RobustHub's <c>SendMessage</c>. On the wire: <c>{ message }</c>.</summary>
+[DataContract]
 public sealed class MessageRequest
 {
+    [DataMember(Name = "message")]
     public string? Message { get; set; }
 }
 
@@ -26,12 +40,30 @@ public sealed class MessageRequest
 /// <c>isSuccess</c> and <c>error</c> are the guide's, <c>code</c> is the stable error code of
 /// <c>docs/protocol.md</c> (null on success).
 /// </summary>
-public sealed record Result(bool IsSuccess, string? Error = null, string? Code = null)
+[DataContract]
+public sealed class Result
 {
-    public static Result Success() => new(true);
-    public static Result Failure(string error) => new(false, error);
-    public static Result Failure(SwitchboardError error) => new(false, error.Message, error.Code);
+    [DataMember(Name = "isSuccess")]
+    public bool IsSuccess { get; set; }
+    [DataMember(Name = "error")]
+    public string? Error { get; set; }
+    [DataMember(Name = "code")]
+    public string? Code { get; set; }
+
+    public static Result Success() => new() { IsSuccess = true };
+    public static Result Failure(string error) => new() { Error = error };
+    public static Result Failure(SwitchboardError error) => new() { Error = error.Message, Code = error.Code };
 }
 
 /// <summary>Progress and receipt of an <c>UploadStream</c>. On the wire: <c>{ items, characters }</c>.</summary>
-public sealed record UploadStatus(int Items, long Characters);
+[DataContract]
+public sealed class UploadStatus
+{
+    public UploadStatus() { }
+    public UploadStatus(int items, long characters) => (Items, Characters) = (items, characters);
+
+    [DataMember(Name = "items")]
+    public int Items { get; set; }
+    [DataMember(Name = "characters")]
+    public long Characters { get; set; }
+}

@@ -1,6 +1,6 @@
 namespace Switchboard.Contracts;
 
-/// <summary>The path of every hub, exactly as the guide maps them.</summary>
+/// <summary>The path of every hub: the guide's names (it maps /hubs/chat and /hubs/notifications; the other hubs follow the same pattern).</summary>
 public static class HubRoutes
 {
     public const string Chat = "/hubs/chat";

@@ -30,6 +30,8 @@ public static class ErrorCodes
     public const string MessageIdInvalid = "message_id_invalid";
     /// <summary>A history or recovery argument was out of range (offset, limit).</summary>
     public const string PositionInvalid = "position_invalid";
+    /// <summary>The HTTP API needs a valid bearer token (401).</summary>
+    public const string Unauthenticated = "unauthenticated";
     /// <summary>The caller lacks the role the operation needs.</summary>
     public const string PermissionDenied = "permission_denied";
     /// <summary>A stream argument was out of range (count, delay, symbols).</summary>

@@ -10,6 +10,7 @@ if (TokenCommand.IsInvoked(args, out var tokenArgs))
 
 var builder = WebApplication.CreateBuilder(args);
 
+builder.UseDefaultAddress("http://127.0.0.1:5080");
 builder.AddTokenRedaction();
 builder.AddSwitchboardAuthentication();
 builder.AddSwitchboardHubs();
@@ -25,8 +26,7 @@ app.UseAuthorization();
 app.MapSwitchboardHubs();
 app.MapSwitchboardApi();
 
-app.Run();
-return 0;
+return app.RunOrExplain();
 
 /// <summary>The entry point, visible to <c>WebApplicationFactory&lt;Program&gt;</c> in tests.</summary>
 public partial class Program;

@@ -131,6 +131,34 @@ public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixtu
         Assert.Contains("Jwt:Key is not set", output.StdErr);
     }
 
+    [Theory]
+    [InlineData("--rol", "Admin")]
+    [InlineData("--role")]
+    public async Task TheTokenCommandRefusesUnknownOptionsAndMissingValues(params string[] extra)
+    {
+        var output = await RunServerProcessAsync(["token", "--user", "walt", .. extra, "--environment", "Development"], new());
+
+        Assert.Equal(2, output.ExitCode);
+        Assert.Equal("", output.StdOut);
+        Assert.Contains("usage: token", output.StdErr);
+    }
+
+    [Fact]
+    public async Task AValidTokenWithoutAUsableSubjectIsRefused()
+    {
+        var noSubject = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "switchboard", Audience = "switchboard", Expires = DateTime.UtcNow.AddHours(1),
+            Claims = new Dictionary<string, object> { ["name"] = "Nobody", ["role"] = "Admin" },
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(SwitchboardFactory.TestKey)), SecurityAlgorithms.HmacSha256),
+        });
+        using var http = server.Http(noSubject);
+        var response = await http.GetAsync("/api/presence/users/zed").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("\"code\":\"unauthenticated\"", await response.Content.ReadAsStringAsync());
+    }
+
     public static TheoryData<string, string?, string> BadStartupSettings() => new()
     {
         { "Production", null, "Jwt:Key is not set" },

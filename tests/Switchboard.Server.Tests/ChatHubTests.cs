@@ -156,6 +156,14 @@ public sealed class AnonymousChatTests(AnonymousChatServer server) : IClassFixtu
         Assert.Contains(ErrorCodes.UserNameInvalid, error.Message);
     }
 
+    [Fact]
+    public async Task AnOpenedHubStillRefusesABadToken()
+    {
+        await using var forged = server.Hub(HubRoutes.Chat, server.Token("x")[..^4] + "AAAA");
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => forged.StartAsync().DefaultTimeout());
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, error.StatusCode);
+    }
+
     [Theory]
     [InlineData(HubRoutes.SecureChat)]
     [InlineData(HubRoutes.Notifications)]

@@ -25,18 +25,18 @@ public sealed class RandomWalkPriceSource(TimeProvider time) : IPriceSource
     public StockPrice Next(string symbol)
     {
         var state = _prices.GetOrAdd(symbol, static _ => new PriceState(Random.Shared.Next(100, 500)));
-        decimal price;
+        double price;
         lock (state)
         {
-            var step = (decimal)(Random.Shared.NextDouble() * 2 - 1) * 0.01m;
-            state.Price = Math.Max(1m, Math.Round(state.Price * (1 + step), 2));
+            var step = (Random.Shared.NextDouble() * 2 - 1) * 0.01;
+            state.Price = Math.Max(1, Math.Round(state.Price * (1 + step), 2));
             price = state.Price;
         }
         return new StockPrice { Symbol = symbol, Price = price, Timestamp = time.GetUtcNow().UtcDateTime };
     }
 
-    private sealed class PriceState(decimal price)
+    private sealed class PriceState(double price)
     {
-        public decimal Price = price;
+        public double Price = price;
     }
 }

@@ -43,6 +43,24 @@ public static class AuthenticationExtensions
                 };
                 bearer.Events = new JwtBearerEvents
                 {
+                    OnTokenValidated = context =>
+                    {
+                        // Every Switchboard identity is its 'sub'; a token without a usable one
+                        // could connect but never be tracked, addressed or disconnected.
+                        if (Core.Validation.InputRules.CheckUserId(context.Principal.UserId()) is not null)
+                        {
+                            context.Fail("The token's 'sub' claim is missing or is not a valid user id.");
+                        }
+                        return Task.CompletedTask;
+                    },
+                    OnChallenge = async context =>
+                    {
+                        context.HandleResponse();
+                        await WriteProblemAsync(context.Response, StatusCodes.Status401Unauthorized, new(ErrorCodes.Unauthenticated,
+                            "A valid bearer token is required."), challenge: true);
+                    },
+                    OnForbidden = context => WriteProblemAsync(context.Response, StatusCodes.Status403Forbidden,
+                        new(ErrorCodes.PermissionDenied, "The token does not carry a role this operation needs."), challenge: false),
                     OnMessageReceived = context =>
                     {
                         // Browsers cannot set headers on WebSocket and EventSource requests, so
@@ -60,7 +78,32 @@ public static class AuthenticationExtensions
             });
 
         services.AddAuthorizationBuilder()
-            .AddPolicy(Policies.Publisher, policy => policy.RequireRole(Roles.Admin, Roles.Publisher));
+            .AddPolicy(Policies.Publisher, policy => policy.RequireRole(Roles.Admin, Roles.Publisher))
+            .AddPolicy(Policies.SignedIn, policy => policy.RequireAuthenticatedUser())
+            // For hubs opened to anonymous users: no token is fine, a bad token is still refused.
+            .AddPolicy(Policies.AnonymousOrValidToken, policy => policy.RequireAssertion(context =>
+                context.User.Identity?.IsAuthenticated == true ||
+                (context.Resource is HttpContext http && !PresentsToken(http.Request))));
         return builder;
+    }
+
+    private static bool PresentsToken(HttpRequest request) =>
+        request.Headers.Authorization.Count > 0 || request.Query.ContainsKey("access_token");
+
+    private static Task WriteProblemAsync(HttpResponse response, int status, SwitchboardError error, bool challenge)
+    {
+        response.StatusCode = status;
+        if (challenge)
+        {
+            response.Headers.WWWAuthenticate = "Bearer";
+        }
+        return response.WriteAsJsonAsync(new Microsoft.AspNetCore.Mvc.ProblemDetails
+        {
+            Status = status,
+            Title = error.Code,
+            Detail = error.Message,
+            Type = $"urn:switchboard:error:{error.Code}",
+            Extensions = { ["code"] = error.Code },
+        }, options: (System.Text.Json.JsonSerializerOptions?)null, contentType: "application/problem+json");
     }
 }

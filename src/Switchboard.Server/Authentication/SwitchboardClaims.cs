@@ -31,4 +31,10 @@ public static class Policies
 {
     /// <summary>Role Admin or Publisher: everything that publishes or inspects through the HTTP API.</summary>
     public const string Publisher = "Publisher";
+
+    /// <summary>Any signed-in user: every hub unless configuration opens it.</summary>
+    public const string SignedIn = "SignedIn";
+
+    /// <summary>Anyone without a token, or with a valid one: hubs opened by <c>Switchboard:AllowAnonymousHubs</c>.</summary>
+    public const string AnonymousOrValidToken = "AnonymousOrValidToken";
 }

@@ -44,7 +44,8 @@ internal static class TokenCommand
         {
             string Value()
             {
-                if (i + 1 >= args.Length) throw new UsageException($"{args[i]} needs a value");
+                if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    throw new UsageException($"{args[i]} needs a value");
                 return args[++i];
             }
             try
@@ -56,7 +57,11 @@ internal static class TokenCommand
                     case "--role": roles.Add(Value()); break;
                     case "--expires": expires = ParseDuration(Value()); break;
                     case "-h" or "--help": Console.Out.WriteLine(Usage); return 0;
-                    default: rest.Add(args[i]); break; // configuration, e.g. --Jwt:Key=... or --environment
+                    case var setting when IsConfiguration(setting):
+                        rest.Add(setting); // configuration for reading the key, e.g. --Jwt:Key=... or --environment X
+                        if (!setting.Contains('=') && i + 1 < args.Length) rest.Add(args[++i]);
+                        break;
+                    default: throw new UsageException($"unknown option '{args[i]}'");
                 }
             }
             catch (UsageException e)
@@ -84,6 +89,11 @@ internal static class TokenCommand
         Console.Out.WriteLine(issuer.Issue(user!, name, roles, expires));
         return 0;
     }
+
+    /// <summary>Host switches and configuration keys (they contain ':'), as the server itself accepts them.</summary>
+    private static bool IsConfiguration(string arg) =>
+        arg.StartsWith("--", StringComparison.Ordinal) &&
+        (arg.Contains(':') || arg.Split('=')[0] is "--environment" or "--contentRoot" or "--applicationName");
 
     internal static TimeSpan ParseDuration(string text)
     {

@@ -5,8 +5,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace Switchboard.Server.Authentication;
 
 /// <summary>
-/// Mints HS256 tokens that this server accepts: the code path behind the <c>token</c> command,
-/// the development sign-in and the tests.
+/// Mints HS256 tokens that this server accepts: the code path behind the <c>token</c> command
+/// and the tests.
 /// </summary>
 public sealed class TokenIssuer(IOptions<JwtOptions> options, TimeProvider time)
 {

@@ -7,6 +7,7 @@ using Switchboard.Core.Publishing;
 using Switchboard.Core.Presence;
 using Switchboard.Core.Membership;
 using Switchboard.Core.Streaming;
+using Switchboard.Server.Authentication;
 using Switchboard.Server.Hosting;
 
 namespace Switchboard.Server.Hubs;
@@ -72,7 +73,9 @@ public static class SwitchboardHubs
 
     public static WebApplication MapSwitchboardHubs(this WebApplication app)
     {
-        var open = app.Services.GetRequiredService<IOptions<SwitchboardOptions>>().Value.AllowAnonymousHubs;
+        // Read raw here: the options are validated (all sections together) when the host starts.
+        var open = app.Configuration.GetSection(SwitchboardOptions.Section + ":" + nameof(SwitchboardOptions.AllowAnonymousHubs))
+            .Get<List<string>>() ?? [];
         Map<ChatHub>(app, HubRoutes.Chat, open);
         Map<NotificationHub>(app, HubRoutes.Notifications, open);
         Map<SecureChatHub>(app, HubRoutes.SecureChat, open);
@@ -88,9 +91,6 @@ public static class SwitchboardHubs
         // A connection whose token expires is closed, rather than living on until it drops.
         var endpoint = app.MapHub<THub>(path, options => options.CloseOnAuthenticationExpiration = true);
         var name = path[(HubRoutes.Prefix.Length + 1)..];
-        if (name == SecureChatName || !open.Contains(name))
-        {
-            endpoint.RequireAuthorization();
-        }
+        endpoint.RequireAuthorization(name != SecureChatName && open.Contains(name) ? Policies.AnonymousOrValidToken : Policies.SignedIn);
     }
 }

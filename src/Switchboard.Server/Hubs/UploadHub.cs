@@ -40,7 +40,7 @@ public sealed class UploadHub(ActiveStreams active, IOptions<SwitchboardOptions>
         {
             HubLog.UploadCancelled(logger, Context.ConnectionId, items);
             throw new SwitchboardError(ErrorCodes.UploadCancelled,
-                $"The upload was ended by the client after {items} items; nothing was completed.").ToHubException();
+                $"The upload was ended by the client after {items} item(s); nothing was completed.").ToHubException();
         }
         var status = new UploadStatus(items, characters);
         await Clients.Caller.SendAsync(ClientEvents.UploadProgress, status);
