@@ -1,0 +1,820 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Switchboard.Core.History;
+
+/// <summary>
+/// Embedded durable <see cref="IHistoryStore"/>: one SQLite file at
+/// <c>Path.Combine(DataFolder, FileName)</c> in WAL mode, meant for one server process. Offsets
+/// and duplicates are decided under SQLite's write lock from what the file holds, not from memory,
+/// so another store on the same file (a second process) stays correct; the two just take turns.
+/// <para>
+/// Writes: every append goes into a channel read by a single writer loop, which takes everything
+/// pending (up to <see cref="HistoryOptions.MaxBatchSize"/>), assigns offsets and writes the whole
+/// batch in one transaction; each caller's task completes only after that commit. A burst of
+/// appends therefore costs a handful of fsyncs instead of one each, and appends never contend
+/// with each other for SQLite's write lock. Retention runs through the same loop.
+/// </para>
+/// <para>
+/// Reads open their own pooled connections: WAL lets them read a consistent snapshot while the
+/// writer commits, so recovery never queues behind publishing.
+/// </para>
+/// <para>
+/// The idempotency window and <see cref="HistoryOptions.MaxAge"/> are measured from each message's
+/// <see cref="NewGroupMessage.Timestamp"/> (which the publish path stamps with the server clock)
+/// to the injected <see cref="TimeProvider"/>'s now. A duplicate is found by looking the id up in
+/// the file, so it survives restarts, but only while the original is retained: an id whose
+/// message retention already removed is stored again.
+/// </para>
+/// <para>
+/// Epochs: the database gets a random instance id when it is created; a group's epoch is derived
+/// from that id and the group name and stored in the group's row with its first message. A group
+/// that never had a message therefore already has its final epoch (reads never write), and
+/// losing the file loses the instance id, so every epoch changes.
+/// </para>
+/// </summary>
+public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDisposable
+{
+    private const int SchemaVersion = 1;
+
+    // How long a statement waits for a lock before failing (the batch then fails). Only someone
+    // else on the file (another process, a backup, the sqlite3 shell) holds a lock: this store has
+    // a single writer connection, and WAL readers take none that blocks it.
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(5);
+
+    // Retention deletes this many groups per transaction, so appends queued meanwhile get the
+    // writer between two chunks instead of waiting for a trim of every group.
+    private const int TrimGroupsPerTransaction = 256;
+
+    private readonly HistoryOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _path;
+    private readonly string _writerConnectionString;
+    private readonly string _readerConnectionString;
+    private readonly string _instanceId;
+    private readonly Channel<WriteRequest> _requests =
+        Channel.CreateUnbounded<WriteRequest>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _writerLoop;
+    private readonly Task _trimLoop;
+    private readonly Lock _disposeLock = new();
+    private Task? _disposal;
+
+    // Used only by the writer loop (and by the constructor before the loop starts).
+    private SqliteConnection? _writer;
+    private long _transactionsCommitted;
+
+    public SqliteHistoryStore(IOptions<HistoryOptions> options, TimeProvider time, ILogger<SqliteHistoryStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _options = options.Value;
+        var validation = new HistoryOptionsValidator().Validate(null, _options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(HistoryOptions), validation.Failures ?? []);
+        }
+        _time = time;
+        _logger = logger;
+
+        Directory.CreateDirectory(_options.DataFolder);
+        _path = Path.GetFullPath(Path.Combine(_options.DataFolder, _options.FileName));
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = _path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+            Pooling = false, // the writer's connection lives as long as the store
+        };
+        _writerConnectionString = builder.ToString();
+        builder.Mode = SqliteOpenMode.ReadWrite; // readers never create the file
+        builder.Pooling = true;
+        _readerConnectionString = builder.ToString();
+
+        _writer = OpenWriterConnection();
+        try
+        {
+            _instanceId = InitializeSchema(_writer);
+        }
+        catch
+        {
+            _writer.Dispose();
+            throw;
+        }
+
+        _writerLoop = Task.Run(RunWriterLoopAsync);
+        _trimLoop = Task.Run(RunTrimLoopAsync);
+        HistoryLog.Opened(_logger, _path);
+    }
+
+    /// <summary>
+    /// Append transactions committed since the store opened (retention's are not counted). With
+    /// batching, far fewer than the appends acknowledged.
+    /// </summary>
+    public long TransactionsCommitted => Interlocked.Read(ref _transactionsCommitted);
+
+    /// <summary>Full path of the database file.</summary>
+    public string DatabasePath => _path;
+
+    public ValueTask<AppendResult> AppendAsync(NewGroupMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentException.ThrowIfNullOrEmpty(message.Group, "message.Group");
+        ArgumentException.ThrowIfNullOrEmpty(message.Id, "message.Id");
+        ArgumentNullException.ThrowIfNull(message.Payload, "message.Payload");
+        ThrowIfDisposed();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<AppendResult>(cancellationToken);
+        }
+
+        var request = new AppendRequest(message, cancellationToken);
+        if (!_requests.Writer.TryWrite(request))
+        {
+            request.Abandon();
+            throw new ObjectDisposedException(nameof(SqliteHistoryStore));
+        }
+        return new ValueTask<AppendResult>(request.Task);
+    }
+
+    public ValueTask<StreamPosition> GetPositionAsync(string group, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(group);
+        ThrowIfDisposed();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<StreamPosition>(cancellationToken);
+        }
+        try
+        {
+            using var connection = OpenReaderConnection();
+            return ValueTask.FromResult(ReadPosition(connection, null, group));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<StreamPosition>(ex);
+        }
+    }
+
+    public ValueTask<HistoryPage> ReadAsync(string group, long afterOffset, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(group);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        ThrowIfDisposed();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<HistoryPage>(cancellationToken);
+        }
+        try
+        {
+            return ValueTask.FromResult(ReadPage(group, afterOffset, limit));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<HistoryPage>(ex);
+        }
+    }
+
+    public async ValueTask<int> TrimAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        var now = _time.GetUtcNow().UtcDateTime;
+        var ageCutoff = now.Ticks - Math.Min(_options.MaxAge.Ticks, now.Ticks);
+
+        List<string> groups;
+        using (var connection = OpenReaderConnection())
+        {
+            groups = ReadGroupNames(connection);
+        }
+
+        var removed = 0;
+        foreach (var chunk in groups.Chunk(TrimGroupsPerTransaction))
+        {
+            // Checked between chunks only: a chunk handed to the writer runs to its commit.
+            cancellationToken.ThrowIfCancellationRequested();
+            var request = new TrimRequest(chunk, ageCutoff);
+            if (!_requests.Writer.TryWrite(request))
+            {
+                throw new ObjectDisposedException(nameof(SqliteHistoryStore));
+            }
+            removed += await request.Task.ConfigureAwait(false);
+        }
+        if (removed > 0)
+        {
+            HistoryLog.Trimmed(_logger, removed, groups.Count);
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Stops retention, lets the writer commit every append accepted so far, then closes the file.
+    /// Appends after this point throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public ValueTask DisposeAsync()
+    {
+        lock (_disposeLock)
+        {
+            _disposal ??= DisposeCoreAsync();
+            return new ValueTask(_disposal);
+        }
+    }
+
+    /// <summary>
+    /// For containers disposed synchronously, which throw on a singleton that is only
+    /// <see cref="IAsyncDisposable"/>. The loops never need the calling thread, so blocking is safe.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task DisposeCoreAsync()
+    {
+        // Retention first: it may be waiting on a chunk in the channel, which the writer still serves.
+        _stopping.Cancel();
+        await _trimLoop.ConfigureAwait(false);
+
+        // Completing the channel lets the writer drain what was accepted and then end.
+        _requests.Writer.TryComplete();
+        await _writerLoop.ConfigureAwait(false);
+
+        _writer?.Dispose();
+        _writer = null;
+        using (var forPool = new SqliteConnection(_readerConnectionString))
+        {
+            SqliteConnection.ClearPool(forPool); // closes idle readers, so the file is released
+        }
+        _stopping.Dispose();
+        HistoryLog.Closed(_logger, _path);
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposal) is not null, this);
+
+    // ---------------------------------------------------------------- schema and connections
+
+    private SqliteConnection OpenWriterConnection()
+    {
+        var connection = new SqliteConnection(_writerConnectionString);
+        try
+        {
+            connection.Open();
+            var mode = Scalar<string>(connection, null, "PRAGMA journal_mode = WAL;");
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException(
+                    $"The history database {_path} could not switch to WAL journal mode (it reports '{mode}'); " +
+                    "put HistoryOptions.DataFolder on a local file system.");
+            }
+            // In WAL mode, NORMAL syncs only at checkpoints: a commit survives a process crash
+            // (the OS has the write) but not a power cut or kernel panic. FULL syncs the WAL on
+            // every commit, so an acknowledged append survives those too; batching pays for it
+            // with one fsync per batch instead of per message.
+            Execute(connection, null, "PRAGMA synchronous = FULL;");
+            Execute(connection, null, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};");
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private SqliteConnection OpenReaderConnection()
+    {
+        var connection = new SqliteConnection(_readerConnectionString);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates the tables when missing; returns the database's instance id.</summary>
+    private static string InitializeSchema(SqliteConnection connection)
+    {
+        var transaction = connection.BeginTransaction(deferred: false);
+        try
+        {
+            var version = Scalar<long>(connection, transaction, "PRAGMA user_version;");
+            if (version > SchemaVersion)
+            {
+                throw new InvalidOperationException(
+                    $"The history database has schema version {version}; this build understands up to {SchemaVersion}.");
+            }
+            // Timestamps are UTC DateTime ticks: exact round trips and cheap range comparisons.
+            Execute(connection, transaction, """
+                CREATE TABLE IF NOT EXISTS history_meta (
+                    key   TEXT NOT NULL PRIMARY KEY,
+                    value TEXT NOT NULL
+                ) WITHOUT ROWID;
+
+                CREATE TABLE IF NOT EXISTS history_groups (
+                    name        TEXT    NOT NULL PRIMARY KEY,
+                    epoch       TEXT    NOT NULL,
+                    last_offset INTEGER NOT NULL,
+                    created_at  INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- A rowid table rather than WITHOUT ROWID: payloads can be large, and SQLite
+                -- advises WITHOUT ROWID only for small rows.
+                CREATE TABLE IF NOT EXISTS history_messages (
+                    group_name     TEXT    NOT NULL,
+                    message_offset INTEGER NOT NULL,
+                    id             TEXT    NOT NULL,
+                    sender_id      TEXT,
+                    sender_name    TEXT,
+                    timestamp      INTEGER NOT NULL,
+                    payload        TEXT    NOT NULL,
+                    PRIMARY KEY (group_name, message_offset)
+                );
+
+                -- The idempotency lookup. message_offset is in the key so that "newest with this
+                -- id" is read off the index; with (group_name, id) alone the planner prefers to
+                -- walk the whole group in offset order to avoid a sort.
+                CREATE INDEX IF NOT EXISTS history_messages_by_id ON history_messages (group_name, id, message_offset);
+                """);
+            Execute(connection, transaction, $"PRAGMA user_version = {SchemaVersion};");
+            Execute(connection, transaction,
+                "INSERT OR IGNORE INTO history_meta (key, value) VALUES ('instance', $id);",
+                ("$id", Guid.NewGuid().ToString("N")));
+            var instance = Scalar<string>(connection, transaction, "SELECT value FROM history_meta WHERE key = 'instance';");
+            transaction.Commit();
+            transaction.Dispose();
+            return instance ?? throw new InvalidOperationException("The history database has no instance id.");
+        }
+        catch
+        {
+            transaction.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The epoch a group has (or will get with its first message) in this database.</summary>
+    private string EpochFor(string group)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(_instanceId + "\n" + group), hash);
+        return Convert.ToHexStringLower(hash[..8]);
+    }
+
+    // ---------------------------------------------------------------- writer loop
+
+    private async Task RunWriterLoopAsync()
+    {
+        var reader = _requests.Reader;
+        var batch = new List<AppendRequest>(Math.Min(_options.MaxBatchSize, 1024));
+        // Ends once the channel is completed (disposal) and drained: everything accepted is written.
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            // Everything that queued up while the previous commit was syncing becomes one batch.
+            while (reader.TryRead(out var request))
+            {
+                switch (request)
+                {
+                    case AppendRequest append:
+                        if (append.TryTake())
+                        {
+                            batch.Add(append);
+                            if (batch.Count >= _options.MaxBatchSize)
+                            {
+                                CommitBatch(batch);
+                            }
+                        }
+                        break;
+                    case TrimRequest trim:
+                        // Keep channel order: appends queued before the trim are written first.
+                        CommitBatch(batch);
+                        RunTrim(trim);
+                        break;
+                }
+            }
+            CommitBatch(batch);
+        }
+    }
+
+    private void CommitBatch(List<AppendRequest> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        AppendResult[] results;
+        try
+        {
+            results = WriteBatch(batch);
+        }
+        catch (Exception ex)
+        {
+            // Offsets are read from the database inside each transaction, so a batch that did not
+            // commit leaves nothing behind to correct: the next batch reuses its offsets.
+            HistoryLog.BatchFailed(_logger, ex, batch.Count);
+            ResetWriter();
+            foreach (var append in batch)
+            {
+                append.Fail(ex);
+            }
+            batch.Clear();
+            return;
+        }
+        Interlocked.Increment(ref _transactionsCommitted);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Complete(results[i]);
+        }
+        batch.Clear();
+    }
+
+    /// <summary>
+    /// Writes and commits one batch; results are in batch order. On failure the open transaction
+    /// is left to <see cref="ResetWriter"/>: closing the connection rolls it back, whereas an
+    /// explicit rollback that throws (after an I/O error) would hide the original error.
+    /// </summary>
+    private AppendResult[] WriteBatch(List<AppendRequest> batch)
+    {
+        var connection = _writer ??= OpenWriterConnection();
+        var now = _time.GetUtcNow().UtcDateTime;
+        var window = _options.IdempotencyWindow;
+        var windowStart = now.Ticks - Math.Min(window.Ticks, now.Ticks);
+
+        // IMMEDIATE takes the write lock before the offsets are read, so nothing else can move
+        // them between the read and the commit.
+        var transaction = connection.BeginTransaction(deferred: false);
+        using var loadGroup = Command(connection, transaction,
+            "SELECT epoch, last_offset FROM history_groups WHERE name = $name;", "$name");
+        using var findId = Command(connection, transaction, """
+            SELECT message_offset, sender_id, sender_name, timestamp, payload
+            FROM history_messages WHERE group_name = $group AND id = $id
+            ORDER BY message_offset DESC LIMIT 1;
+            """, "$group", "$id");
+        using var insert = Command(connection, transaction, """
+            INSERT INTO history_messages (group_name, message_offset, id, sender_id, sender_name, timestamp, payload)
+            VALUES ($group, $offset, $id, $sender_id, $sender_name, $timestamp, $payload);
+            """, "$group", "$offset", "$id", "$sender_id", "$sender_name", "$timestamp", "$payload");
+        using var saveGroup = Command(connection, transaction, """
+            INSERT INTO history_groups (name, epoch, last_offset, created_at) VALUES ($name, $epoch, $last, $created)
+            ON CONFLICT (name) DO UPDATE SET last_offset = excluded.last_offset;
+            """, "$name", "$epoch", "$last", "$created");
+
+        var groups = new Dictionary<string, GroupState>(StringComparer.Ordinal);
+        var results = new AppendResult[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var message = batch[i].Message;
+            if (!groups.TryGetValue(message.Group, out var group))
+            {
+                group = LoadGroup(loadGroup, message.Group);
+                groups.Add(message.Group, group);
+            }
+
+            // The lookup runs in this transaction, so it also sees messages inserted earlier in
+            // this very batch: two appends of one id in one batch store one message.
+            if (window > TimeSpan.Zero && FindById(findId, message.Group, message.Id, group.Epoch) is { } original
+                && original.Timestamp.Ticks >= windowStart)
+            {
+                results[i] = new AppendResult(original, Duplicate: true);
+                continue;
+            }
+
+            group.LastOffset++;
+            group.Changed = true;
+            var stored = new GroupMessage(message.Id, message.Group, group.LastOffset, group.Epoch,
+                message.SenderId, message.SenderName, ToUtc(message.Timestamp), message.Payload);
+            Bind(insert, stored.Group, stored.Offset, stored.Id, stored.SenderId, stored.SenderName,
+                stored.Timestamp.Ticks, stored.Payload);
+            insert.ExecuteNonQuery();
+            results[i] = new AppendResult(stored, Duplicate: false);
+        }
+
+        foreach (var (name, group) in groups)
+        {
+            if (group.Changed)
+            {
+                Bind(saveGroup, name, group.Epoch, group.LastOffset, now.Ticks);
+                saveGroup.ExecuteNonQuery();
+            }
+        }
+        transaction.Commit();
+        transaction.Dispose();
+        return results;
+    }
+
+    private GroupState LoadGroup(SqliteCommand loadGroup, string name)
+    {
+        Bind(loadGroup, name);
+        using var row = loadGroup.ExecuteReader();
+        return row.Read()
+            ? new GroupState(row.GetString(0), row.GetInt64(1))
+            : new GroupState(EpochFor(name), 0);
+    }
+
+    private static GroupMessage? FindById(SqliteCommand findId, string group, string id, string epoch)
+    {
+        Bind(findId, group, id);
+        using var row = findId.ExecuteReader();
+        return row.Read() ? ReadMessage(row, id, group, epoch, first: 0) : null;
+    }
+
+    private void RunTrim(TrimRequest trim)
+    {
+        int removed;
+        try
+        {
+            removed = TrimGroups(trim.Groups, trim.AgeCutoffTicks);
+        }
+        catch (Exception ex)
+        {
+            ResetWriter();
+            trim.Fail(ex);
+            return;
+        }
+        trim.Complete(removed);
+    }
+
+    private int TrimGroups(string[] groups, long ageCutoffTicks)
+    {
+        var connection = _writer ??= OpenWriterConnection();
+        var transaction = connection.BeginTransaction(deferred: false);
+        using var lastOffset = Command(connection, transaction,
+            "SELECT last_offset FROM history_groups WHERE name = $name;", "$name");
+        // Walks the group in offset order and stops at the first message young enough to keep.
+        using var firstFresh = Command(connection, transaction, """
+            SELECT message_offset FROM history_messages
+            WHERE group_name = $group AND timestamp >= $cutoff
+            ORDER BY message_offset LIMIT 1;
+            """, "$group", "$cutoff");
+        using var delete = Command(connection, transaction,
+            "DELETE FROM history_messages WHERE group_name = $group AND message_offset < $keep_from;",
+            "$group", "$keep_from");
+
+        var removed = 0;
+        foreach (var group in groups)
+        {
+            Bind(lastOffset, group);
+            if (lastOffset.ExecuteScalar() is not long last)
+            {
+                continue;
+            }
+            // Both rules cut a prefix, so what remains is always one run of offsets ending at the
+            // top: FirstRetained stays meaningful and reads never skip a hole. A message with an
+            // old timestamp behind a younger one waits for the younger one to expire.
+            var keepFromCount = last - _options.MaxMessagesPerGroup + 1;
+            Bind(firstFresh, group, ageCutoffTicks);
+            var keepFromAge = firstFresh.ExecuteScalar() is long fresh ? fresh : last + 1;
+            var keepFrom = Math.Max(keepFromCount, keepFromAge);
+            if (keepFrom <= 1)
+            {
+                continue;
+            }
+            Bind(delete, group, keepFrom);
+            removed += delete.ExecuteNonQuery();
+        }
+        transaction.Commit();
+        transaction.Dispose();
+        return removed;
+    }
+
+    /// <summary>Drops the writer connection after an error (closing rolls back an open transaction); the next write reopens it.</summary>
+    private void ResetWriter()
+    {
+        var connection = _writer;
+        _writer = null;
+        try
+        {
+            connection?.Dispose();
+        }
+        catch (Exception ex)
+        {
+            HistoryLog.WriterResetFailed(_logger, ex);
+        }
+    }
+
+    // ---------------------------------------------------------------- retention loop
+
+    private async Task RunTrimLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.TrimInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await TrimAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (_stopping.IsCancellationRequested
+                    && ex is OperationCanceledException or ObjectDisposedException)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    HistoryLog.TrimFailed(_logger, ex, _options.TrimInterval);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Disposal.
+        }
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    private HistoryPage ReadPage(string group, long afterOffset, int limit)
+    {
+        using var connection = OpenReaderConnection();
+        // One read transaction: Top, FirstRetained and the messages come from the same snapshot.
+        using var transaction = connection.BeginTransaction(deferred: true);
+        var top = ReadPosition(connection, transaction, group);
+        var lowest = Scalar<object>(connection, transaction,
+            "SELECT MIN(message_offset) FROM history_messages WHERE group_name = $group;", ("$group", group));
+        var firstRetained = lowest is long min ? min : top.Offset + 1;
+
+        var messages = new List<GroupMessage>(Math.Min(limit, 256));
+        if (limit > 0)
+        {
+            using var select = Command(connection, transaction, """
+                SELECT message_offset, sender_id, sender_name, timestamp, payload, id
+                FROM history_messages WHERE group_name = $group AND message_offset > $after
+                ORDER BY message_offset LIMIT $limit;
+                """, "$group", "$after", "$limit");
+            Bind(select, group, afterOffset, limit);
+            using var rows = select.ExecuteReader();
+            while (rows.Read())
+            {
+                messages.Add(ReadMessage(rows, rows.GetString(5), group, top.Epoch, first: 0));
+            }
+        }
+        transaction.Commit();
+        return new HistoryPage(top, firstRetained, messages);
+    }
+
+    private StreamPosition ReadPosition(SqliteConnection connection, SqliteTransaction? transaction, string group)
+    {
+        using var select = Command(connection, transaction,
+            "SELECT epoch, last_offset FROM history_groups WHERE name = $name;", "$name");
+        Bind(select, group);
+        using var row = select.ExecuteReader();
+        return row.Read()
+            ? new StreamPosition(row.GetInt64(1), row.GetString(0))
+            : new StreamPosition(0, EpochFor(group));
+    }
+
+    private static List<string> ReadGroupNames(SqliteConnection connection)
+    {
+        using var select = Command(connection, null, "SELECT name FROM history_groups;");
+        using var rows = select.ExecuteReader();
+        var names = new List<string>();
+        while (rows.Read())
+        {
+            names.Add(rows.GetString(0));
+        }
+        return names;
+    }
+
+    /// <summary>Reads columns offset, sender id, sender name, timestamp, payload starting at <paramref name="first"/>.</summary>
+    private static GroupMessage ReadMessage(SqliteDataReader row, string id, string group, string epoch, int first) =>
+        new(id, group,
+            Offset: row.GetInt64(first),
+            Epoch: epoch,
+            SenderId: row.IsDBNull(first + 1) ? null : row.GetString(first + 1),
+            SenderName: row.IsDBNull(first + 2) ? null : row.GetString(first + 2),
+            Timestamp: new DateTime(row.GetInt64(first + 3), DateTimeKind.Utc),
+            Payload: row.GetString(first + 4));
+
+    /// <summary>Stored timestamps are UTC; an unspecified kind is taken to be UTC already.</summary>
+    private static DateTime ToUtc(DateTime timestamp) => timestamp.Kind switch
+    {
+        DateTimeKind.Local => timestamp.ToUniversalTime(),
+        DateTimeKind.Unspecified => DateTime.SpecifyKind(timestamp, DateTimeKind.Utc),
+        _ => timestamp,
+    };
+
+    // ---------------------------------------------------------------- ADO.NET helpers
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params string[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var name in parameters)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+        return command;
+    }
+
+    /// <summary>Sets the command's parameters, in the order they were declared; null becomes NULL.</summary>
+    private static void Bind(SqliteCommand command, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        using var command = Command(connection, transaction, sql, parameters.Select(p => p.Name).ToArray());
+        Bind(command, parameters.Select(p => p.Value).ToArray());
+        command.ExecuteNonQuery();
+    }
+
+    private static T? Scalar<T>(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        using var command = Command(connection, transaction, sql, parameters.Select(p => p.Name).ToArray());
+        Bind(command, parameters.Select(p => p.Value).ToArray());
+        return command.ExecuteScalar() is T value ? value : default;
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    private sealed class GroupState(string epoch, long lastOffset)
+    {
+        public string Epoch { get; } = epoch;
+        public long LastOffset { get; set; } = lastOffset;
+        public bool Changed { get; set; }
+    }
+
+    private abstract class WriteRequest;
+
+    private sealed class AppendRequest : WriteRequest
+    {
+        private const int Queued = 0, Taken = 1, Canceled = 2;
+        private readonly TaskCompletionSource<AppendResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly CancellationTokenRegistration _registration;
+        private int _state;
+
+        public AppendRequest(NewGroupMessage message, CancellationToken cancellationToken)
+        {
+            Message = message;
+            if (cancellationToken.CanBeCanceled)
+            {
+                _registration = cancellationToken.UnsafeRegister(static (state, token) => ((AppendRequest)state!).Cancel(token), this);
+            }
+        }
+
+        public NewGroupMessage Message { get; }
+
+        public Task<AppendResult> Task => _completion.Task;
+
+        /// <summary>
+        /// Claims the append for a batch. Cancellation wins only before this: once taken, the
+        /// caller waits for the commit, so a canceled append is one that was not stored.
+        /// </summary>
+        public bool TryTake()
+        {
+            if (Interlocked.CompareExchange(ref _state, Taken, Queued) != Queued)
+            {
+                return false;
+            }
+            _registration.Unregister();
+            return true;
+        }
+
+        public void Complete(AppendResult result) => _completion.TrySetResult(result);
+
+        public void Fail(Exception exception) => _completion.TrySetException(exception);
+
+        /// <summary>The channel refused it: nobody will ever take it.</summary>
+        public void Abandon()
+        {
+            Interlocked.Exchange(ref _state, Canceled);
+            _registration.Unregister();
+        }
+
+        private void Cancel(CancellationToken token)
+        {
+            if (Interlocked.CompareExchange(ref _state, Canceled, Queued) == Queued)
+            {
+                _completion.TrySetCanceled(token);
+            }
+        }
+    }
+
+    private sealed class TrimRequest(string[] groups, long ageCutoffTicks) : WriteRequest
+    {
+        private readonly TaskCompletionSource<int> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string[] Groups { get; } = groups;
+
+        public long AgeCutoffTicks { get; } = ageCutoffTicks;
+
+        public Task<int> Task => _completion.Task;
+
+        public void Complete(int removed) => _completion.TrySetResult(removed);
+
+        public void Fail(Exception exception) => _completion.TrySetException(exception);
+    }
+}

@@ -1,0 +1,308 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Switchboard.Core.History;
+using Xunit.Abstractions;
+
+namespace Switchboard.Core.Tests.History;
+
+/// <summary>The conformance suite against a real SQLite file in a fresh temp folder per test, plus what only SQLite has.</summary>
+public sealed class SqliteHistoryStoreTests(ITestOutputHelper output) : HistoryStoreConformanceTests
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "switchboard-history-tests", Guid.NewGuid().ToString("N"));
+
+    private ListLogger<SqliteHistoryStore> Logger { get; } = new();
+
+    protected override Task<IHistoryStore> CreateStoreAsync(HistoryOptions options)
+    {
+        options.DataFolder = _folder;
+        return Task.FromResult<IHistoryStore>(new SqliteHistoryStore(Options.Create(options), Time, Logger));
+    }
+
+    protected override async Task<IHistoryStore> RestartAsync(IHistoryStore store, HistoryOptions options)
+    {
+        await ((SqliteHistoryStore)store).DisposeAsync();
+        return await CreateStoreAsync(options);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    private async Task<SqliteHistoryStore> OpenSqliteAsync(HistoryOptions? options = null) =>
+        (SqliteHistoryStore)await OpenAsync(options);
+
+    /// <summary>A connection of "another process" to the store's file.</summary>
+    private static SqliteConnection SideConnection(SqliteHistoryStore store)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = store.DatabasePath, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    private static object? Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    [Fact]
+    public async Task CreatesItsFolderAndAWalDatabaseFile()
+    {
+        Assert.False(Directory.Exists(_folder));
+
+        var store = await OpenSqliteAsync();
+
+        Assert.Equal(Path.Combine(_folder, "switchboard.db"), store.DatabasePath);
+        Assert.True(File.Exists(store.DatabasePath));
+        using var side = SideConnection(store);
+        Assert.Equal("wal", Execute(side, "PRAGMA journal_mode;"));
+    }
+
+    [Fact]
+    public async Task ABurstOfAThousandAppendsCommitsInFewTransactions()
+    {
+        var store = await OpenSqliteAsync();
+
+        var appends = Enumerable.Range(0, 1000)
+            .Select(i => Task.Run(async () => await store.AppendAsync(Message("burst", $"m{i}"))))
+            .ToArray();
+        var results = await Task.WhenAll(appends).DefaultTimeout();
+
+        output.WriteLine($"1000 appends committed in {store.TransactionsCommitted} transactions.");
+        Assert.Equal(Enumerable.Range(1, 1000).Select(i => (long)i), results.Select(r => r.Message.Offset).Order());
+        Assert.InRange(store.TransactionsCommitted, 1, 99);
+    }
+
+    [Fact]
+    public async Task MaxBatchSizeBoundsEachTransaction()
+    {
+        var options = TestOptions();
+        options.MaxBatchSize = 8;
+        var store = await OpenSqliteAsync(options);
+
+        var appends = Enumerable.Range(0, 200).Select(i => store.AppendAsync(Message("room", $"m{i}")).AsTask()).ToArray();
+        var results = await Task.WhenAll(appends).DefaultTimeout();
+
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), results.Select(r => r.Message.Offset).Order());
+        Assert.True(store.TransactionsCommitted >= 200 / 8, $"{store.TransactionsCommitted} transactions for 200 appends in batches of at most 8.");
+    }
+
+    [Fact]
+    public async Task AFailedCommitFailsItsCallersStoresNothingOfThemAndLeavesNoGap()
+    {
+        // Batches of at most 4 and a poison every 8th append: some batches fail, some commit.
+        var options = TestOptions();
+        options.MaxBatchSize = 4;
+        var store = await OpenSqliteAsync(options);
+        Assert.Equal(1, (await store.AppendAsync(Message("room", "before")).DefaultTimeout()).Message.Offset);
+        using (var side = SideConnection(store))
+        {
+            Execute(side, """
+                CREATE TRIGGER inject_failure BEFORE INSERT ON history_messages
+                WHEN NEW.payload LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+                """);
+        }
+
+        await Assert.ThrowsAsync<SqliteException>(() => store.AppendAsync(Message("room", "bad", "poison: top secret")).DefaultTimeout());
+        var after = await store.AppendAsync(Message("room", "after")).DefaultTimeout();
+        Assert.Equal(2, after.Message.Offset);
+
+        // A burst with poison mixed in: whole batches fail, the writer carries on, offsets stay dense.
+        var appends = Enumerable.Range(0, 40)
+            .Select(i => store.AppendAsync(Message("room", $"m{i}", i % 8 == 0 ? "poison: top secret" : "fine")).AsTask())
+            .ToArray();
+        await Task.WhenAny(Task.WhenAll(appends)).DefaultTimeout();
+        var succeeded = appends.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result.Message).ToList();
+        var failed = appends.Where(t => t.IsFaulted).ToList();
+        output.WriteLine($"{failed.Count} of 40 appends failed with their batches.");
+        Assert.Equal(40, succeeded.Count + failed.Count);
+        Assert.NotEmpty(succeeded);
+        Assert.True(failed.Count >= 5, "every poisoned append fails");
+        Assert.All(failed, t => Assert.IsType<SqliteException>(t.Exception!.InnerException));
+
+        var page = await store.ReadAsync("room", 0, 100).DefaultTimeout();
+        var expectedTop = 2 + succeeded.Count;
+        Assert.Equal(Enumerable.Range(1, expectedTop).Select(i => (long)i), page.Messages.Select(m => m.Offset));
+        Assert.Equal(expectedTop, page.Top.Offset);
+        Assert.Equal(succeeded.OrderBy(m => m.Offset), page.Messages.Skip(2));
+        Assert.Contains(Logger.Entries, e => e.EventId.Id == 2003);
+        Assert.DoesNotContain(Logger.Entries, e => e.ToString().Contains("top secret", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ReadsAreServedWhileTheWriterWaitsForALock()
+    {
+        var store = await OpenSqliteAsync();
+        var first = await store.AppendAsync(Message("room", "m1")).DefaultTimeout();
+        using var side = SideConnection(store);
+        Execute(side, "BEGIN IMMEDIATE;");
+
+        var blocked = store.AppendAsync(Message("room", "m2")).AsTask();
+        var page = await store.ReadAsync("room", 0, 10).DefaultTimeout();
+        var position = await store.GetPositionAsync("room").DefaultTimeout();
+
+        Assert.Equal(first.Message, Assert.Single(page.Messages));
+        Assert.Equal(1, position.Offset);
+        Assert.False(blocked.IsCompleted);
+        Execute(side, "COMMIT;");
+        Assert.Equal(2, (await blocked.DefaultTimeout()).Message.Offset);
+    }
+
+    [Fact]
+    public async Task TwoStoresOnOneFileNeverShareAnOffset()
+    {
+        var one = await OpenSqliteAsync();
+        var two = await OpenSqliteAsync();
+
+        var appends = Enumerable.Range(0, 200)
+            .Select(i => Task.Run(async () => await (i % 2 == 0 ? one : two).AppendAsync(Message("room", $"m{i}"))))
+            .ToArray();
+        var results = await Task.WhenAll(appends).DefaultTimeout();
+
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), results.Select(r => r.Message.Offset).Order());
+        Assert.Single(results.Select(r => r.Message.Epoch).Distinct());
+        Assert.True(one.TransactionsCommitted > 0 && two.TransactionsCommitted > 0);
+    }
+
+    [Fact]
+    public async Task DeletingTheDatabaseStartsANewHistoryWithANewEpoch()
+    {
+        var options = TestOptions();
+        var store = await OpenSqliteAsync(options);
+        var old = (await store.AppendAsync(Message("room", "m1")).DefaultTimeout()).Message;
+        var oldEmpty = await store.GetPositionAsync("quiet").DefaultTimeout();
+        await store.DisposeAsync().DefaultTimeout();
+        foreach (var file in Directory.GetFiles(_folder))
+        {
+            File.Delete(file); // the database with its -wal and -shm companions
+        }
+
+        var fresh = await OpenSqliteAsync(options);
+
+        var position = await fresh.GetPositionAsync("room").DefaultTimeout();
+        Assert.Equal(0, position.Offset);
+        Assert.NotEqual(old.Epoch, position.Epoch);
+        var next = (await fresh.AppendAsync(Message("room", "m1")).DefaultTimeout()).Message;
+        Assert.Equal((1L, position.Epoch), (next.Offset, next.Epoch));
+        Assert.NotEqual(oldEmpty.Epoch, (await fresh.GetPositionAsync("quiet").DefaultTimeout()).Epoch);
+    }
+
+    [Fact]
+    public async Task RetentionRunsInTheBackgroundEveryTrimInterval()
+    {
+        var options = TestOptions();
+        options.TrimInterval = TimeSpan.FromMilliseconds(50);
+        options.MaxMessagesPerGroup = 2;
+        var store = await OpenSqliteAsync(options);
+        for (var i = 1; i <= 5; i++)
+        {
+            await store.AppendAsync(Message("room", $"m{i}")).DefaultTimeout();
+        }
+
+        await TestTimeouts.Eventually(async () => (await store.ReadAsync("room", 0, 10)).FirstRetained == 4, "retention trimmed the group to 2 messages");
+
+        Assert.Equal(5, (await store.GetPositionAsync("room").DefaultTimeout()).Offset);
+    }
+
+    [Fact]
+    public async Task DisposeCommitsAcceptedAppendsAndRefusesLaterOnes()
+    {
+        var options = TestOptions();
+        var store = await OpenSqliteAsync(options);
+        var accepted = Enumerable.Range(0, 100).Select(i => store.AppendAsync(Message("room", $"m{i}")).AsTask()).ToArray();
+
+        await store.DisposeAsync().DefaultTimeout();
+
+        Assert.All(accepted, t => Assert.True(t.IsCompletedSuccessfully));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.AppendAsync(Message("room", "late")).DefaultTimeout());
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.ReadAsync("room", 0, 10).DefaultTimeout());
+        var reopened = await OpenSqliteAsync(options);
+        Assert.Equal(100, (await reopened.GetPositionAsync("room").DefaultTimeout()).Offset);
+    }
+
+    [Fact]
+    public async Task AnAppendCanceledBeforeItsBatchIsNotStored()
+    {
+        var store = await OpenSqliteAsync();
+        using var canceled = new CancellationTokenSource();
+        canceled.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.AppendAsync(Message("room", "m1"), canceled.Token).DefaultTimeout());
+
+        Assert.Equal(0, (await store.GetPositionAsync("room").DefaultTimeout()).Offset);
+    }
+
+    [Fact]
+    public async Task AnAppendCanceledWhileQueuedReturnsAtOnceAndIsNotStored()
+    {
+        // Batches of one, and a lock held elsewhere: the writer is stuck on the first append while
+        // the second waits in the queue.
+        var options = TestOptions();
+        options.MaxBatchSize = 1;
+        var store = await OpenSqliteAsync(options);
+        await store.AppendAsync(Message("room", "m1")).DefaultTimeout();
+        using var side = SideConnection(store);
+        Execute(side, "BEGIN IMMEDIATE;");
+        var stuck = store.AppendAsync(Message("room", "m2")).AsTask();
+        using var cancel = new CancellationTokenSource();
+        var queued = store.AppendAsync(Message("room", "m3"), cancel.Token).AsTask();
+
+        cancel.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued.DefaultTimeout());
+        Assert.False(stuck.IsCompleted);
+        Execute(side, "COMMIT;");
+        Assert.Equal(2, (await stuck.DefaultTimeout()).Message.Offset);
+        Assert.Equal(3, (await store.AppendAsync(Message("room", "m4")).DefaultTimeout()).Message.Offset);
+        var page = await store.ReadAsync("room", 0, 10).DefaultTimeout();
+        Assert.Equal(["m1", "m2", "m4"], page.Messages.Select(m => m.Id));
+    }
+
+    [Fact]
+    public void InvalidOptionsAreRejectedNamingTheSetting()
+    {
+        var options = TestOptions();
+        options.DataFolder = _folder;
+        options.MaxBatchSize = 0;
+
+        var error = Assert.Throws<OptionsValidationException>(() => new SqliteHistoryStore(Options.Create(options), Time, Logger));
+
+        Assert.Contains("Switchboard:History:MaxBatchSize", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_folder));
+    }
+
+    [Fact]
+    public async Task AddSqliteHistoryBindsItsSectionAndRegistersOneStore()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"{HistoryOptions.Section}:DataFolder"] = _folder,
+            [$"{HistoryOptions.Section}:FileName"] = "from-config.db",
+        }).Build();
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging()
+            .AddSqliteHistory();
+
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        try
+        {
+            var store = Assert.IsType<SqliteHistoryStore>(provider.GetRequiredService<IHistoryStore>());
+            Assert.Same(store, provider.GetRequiredService<IHistoryStore>());
+            Assert.Equal(1, (await store.AppendAsync(Message("room", "m1")).DefaultTimeout()).Message.Offset);
+            Assert.Equal(Path.Combine(_folder, "from-config.db"), store.DatabasePath);
+        }
+        finally
+        {
+            await provider.DisposeAsync().DefaultTimeout(); // the container disposes the store
+        }
+    }
+}
