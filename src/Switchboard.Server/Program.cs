@@ -17,6 +17,10 @@ builder.AddSwitchboardHubs();
 builder.AddSwitchboardApi();
 
 var app = builder.Build();
+if (!app.SettingsAreValid())
+{
+    return 1;
+}
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
@@ -26,7 +30,8 @@ app.UseAuthorization();
 app.MapSwitchboardHubs();
 app.MapSwitchboardApi();
 
-return app.RunOrExplain();
+app.Run();
+return 0;
 
 /// <summary>The entry point, visible to <c>WebApplicationFactory&lt;Program&gt;</c> in tests.</summary>
 public partial class Program;

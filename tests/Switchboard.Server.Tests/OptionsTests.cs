@@ -40,16 +40,38 @@ public sealed class OptionsTests(SwitchboardFactory server) : IClassFixture<Swit
     }
 
     [Theory]
-    [InlineData("SignalR:ClientTimeoutInterval", "00:00:10", "SignalR:ClientTimeoutInterval must be longer than SignalR:KeepAliveInterval")]
-    [InlineData("SignalR:MaximumReceiveMessageSize", "10", "SignalR:MaximumReceiveMessageSize must be between")]
-    [InlineData("Switchboard:AllowAnonymousHubs:0", "secure-chat", "Switchboard:AllowAnonymousHubs cannot contain 'secure-chat'")]
-    [InlineData("Switchboard:AllowAnonymousHubs:0", "nope", "Switchboard:AllowAnonymousHubs contains 'nope'")]
+    [InlineData("SignalR__ClientTimeoutInterval", "00:00:10", "SignalR:ClientTimeoutInterval must be longer than SignalR:KeepAliveInterval")]
+    [InlineData("SignalR__MaximumReceiveMessageSize", "10", "SignalR:MaximumReceiveMessageSize must be between")]
+    [InlineData("Switchboard__AllowAnonymousHubs__0", "secure-chat", "Switchboard:AllowAnonymousHubs cannot contain 'secure-chat'")]
+    [InlineData("Switchboard__AllowAnonymousHubs__0", "nope", "Switchboard:AllowAnonymousHubs contains 'nope'")]
+    [InlineData("Switchboard__History__MaxMessagesPerGroup", "0", "Switchboard:History:MaxMessagesPerGroup must be at least 1")]
     public async Task InvalidSettingsStopStartUpWithAMessageNamingTheSetting(string key, string value, string message)
     {
-        await using var bad = new SwitchboardFactory(new Dictionary<string, string?> { [key] = value });
+        var output = await AuthenticationTests.RunServerProcessAsync(["--urls", "http://127.0.0.1:0"], new()
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Testing",
+            ["Jwt__Key"] = SwitchboardFactory.TestKey,
+            [key] = value,
+        });
 
-        var error = Assert.ThrowsAny<Exception>(() => bad.BaseUrl);
+        Assert.Equal(1, output.ExitCode);
+        Assert.Contains("Switchboard cannot start; fix these settings:", output.StdErr);
+        Assert.Contains(message, output.StdErr);
+    }
 
-        Assert.Contains(message, error.ToString());
+    [Fact]
+    public async Task EveryInvalidSectionIsReportedAtOnce()
+    {
+        var output = await AuthenticationTests.RunServerProcessAsync(["--urls", "http://127.0.0.1:0"], new()
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["SignalR__StreamBufferCapacity"] = "0",
+            ["Switchboard__MaxMessageLength"] = "0",
+        });
+
+        Assert.Equal(1, output.ExitCode);
+        Assert.Contains("Jwt:Key is not set", output.StdErr);
+        Assert.Contains("SignalR:StreamBufferCapacity must be between", output.StdErr);
+        Assert.Contains("Switchboard:MaxMessageLength must be between", output.StdErr);
     }
 }

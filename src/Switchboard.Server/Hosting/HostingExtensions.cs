@@ -19,31 +19,37 @@ public static class HostingExtensions
     }
 
     /// <summary>
-    /// Runs the server; when configuration is invalid, prints every failed setting (all sections
-    /// at once) and returns exit code 1 instead of crashing with a stack trace.
+    /// Validates every settings section now, before anything reads one, and prints every failure
+    /// at once (rather than the first section to be touched). Returns false when the server must not start.
     /// </summary>
-    public static int RunOrExplain(this WebApplication app)
+    public static bool SettingsAreValid(this WebApplication app)
+    {
+        var failures = new List<string>();
+        Check<Authentication.JwtOptions>(app.Services, failures);
+        Check<SignalRSettings>(app.Services, failures);
+        Check<SwitchboardOptions>(app.Services, failures);
+        Check<Core.History.HistoryOptions>(app.Services, failures);
+        if (failures.Count == 0)
+        {
+            return true;
+        }
+        Console.Error.WriteLine("Switchboard cannot start; fix these settings:");
+        foreach (var failure in failures)
+        {
+            Console.Error.WriteLine("  - " + failure);
+        }
+        return false;
+    }
+
+    private static void Check<T>(IServiceProvider services, List<string> failures) where T : class
     {
         try
         {
-            app.Run();
-            return 0;
+            _ = services.GetRequiredService<IOptions<T>>().Value;
         }
-        catch (Exception e) when (Failures(e) is { Count: > 0 } failures)
+        catch (OptionsValidationException e)
         {
-            Console.Error.WriteLine("Switchboard cannot start; fix these settings:");
-            foreach (var failure in failures)
-            {
-                Console.Error.WriteLine("  - " + failure);
-            }
-            return 1;
+            failures.AddRange(e.Failures);
         }
     }
-
-    private static List<string> Failures(Exception e) => e switch
-    {
-        OptionsValidationException v => [.. v.Failures],
-        AggregateException a => [.. a.InnerExceptions.SelectMany(Failures)],
-        _ => [],
-    };
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
 using Switchboard.Core.Connections;
+using Switchboard.Core.History;
 using Switchboard.Core.Publishing;
 using Switchboard.Core.Presence;
 using Switchboard.Core.Membership;
@@ -37,6 +38,7 @@ public static class SwitchboardHubs
         services.AddSingleton<ActiveStreams>();
         services.AddSingleton<NotificationService>();
 
+        services.AddSqliteHistory();
         services.AddSingleton<IPresenceStore, InMemoryPresenceStore>();
         services.AddSingleton<IUserGroupStore, InMemoryUserGroupStore>();
         services.AddSingleton<ChatMembership>();
