@@ -304,3 +304,30 @@ public sealed class CrashRecoveryTests
         }
     }
 }
+
+/// <summary>A server with durable history switched off.</summary>
+public sealed class NoHistoryServer() : SwitchboardFactoryWith(new() { ["Switchboard:History:Enabled"] = "false" });
+
+public sealed class DisabledHistoryTests(NoHistoryServer server) : IClassFixture<NoHistoryServer>
+{
+    [Fact]
+    public async Task WithHistoryOffMessagesAreNumberedAndDeliveredButNotKept()
+    {
+        await using var client = server.Hub(HubRoutes.Chat, server.Token("nia"));
+        var envelopes = Events.On<GroupEnvelope>(client, ClientEvents.ReceiveGroupMessage);
+        await client.StartAsync().DefaultTimeout();
+        var subscribed = await client.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, "live", new SubscribeRequest()).DefaultTimeout();
+
+        var first = await client.InvokeAsync<PublishResult>(HubMethods.Publish, "live", new PublishRequest { Message = "a" }).DefaultTimeout();
+        var second = await client.InvokeAsync<PublishResult>(HubMethods.Publish, "live", new PublishRequest { Message = "b" }).DefaultTimeout();
+        var page = await client.InvokeAsync<HistoryPageDto>(HubMethods.GetHistory, "live", 0L, 10).DefaultTimeout();
+        var recovery = await client.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, "live",
+            new SubscribeRequest { Offset = 0, Epoch = subscribed.Epoch }).DefaultTimeout();
+
+        Assert.Equal((1L, 2L), (first.Offset, second.Offset));
+        Assert.Equal(("a", "b"), ((await envelopes.NextAsync()).Payload, (await envelopes.NextAsync()).Payload));
+        Assert.Empty(page.Messages);
+        Assert.False(recovery.Recovered);
+        Assert.IsType<DisabledHistoryStore>(server.Get<IHistoryStore>());
+    }
+}

@@ -5,6 +5,12 @@ public sealed class HistoryOptions
 {
     public const string Section = "Switchboard:History";
 
+    /// <summary>
+    /// Durable history on (default true). Off, messages are still numbered and delivered but not
+    /// stored: no recovery, no idempotency, nothing survives a restart (<see cref="DisabledHistoryStore"/>).
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>Folder of the embedded database file (created when missing). Default <c>data</c>, relative to the working directory.</summary>
     public string DataFolder { get; set; } = "data";
 

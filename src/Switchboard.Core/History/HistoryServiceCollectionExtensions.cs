@@ -20,7 +20,9 @@ public static class HistoryServiceCollectionExtensions
         services.AddOptions<HistoryOptions>().BindConfiguration(HistoryOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HistoryOptions>, HistoryOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IHistoryStore, SqliteHistoryStore>();
+        services.TryAddSingleton<IHistoryStore>(sp => sp.GetRequiredService<IOptions<HistoryOptions>>().Value.Enabled
+            ? ActivatorUtilities.CreateInstance<SqliteHistoryStore>(sp)
+            : new DisabledHistoryStore());
         return services;
     }
 }
