@@ -29,6 +29,21 @@ public sealed class HistoryOptions
     /// <summary>How long a message id is remembered for idempotent publish. Default 5 minutes.</summary>
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// What an acknowledged message survives. <see cref="HistoryDurability.PowerLoss"/> (default):
+    /// every batch is fsynced before it is acknowledged (<c>synchronous=FULL</c>). <see cref="HistoryDurability.ProcessCrash"/>:
+    /// a crash or kill -9 of the server loses nothing acknowledged; a power cut or kernel panic may
+    /// lose the last commits (SQLite WAL with <c>synchronous=NORMAL</c>), for a somewhat higher publish rate.
+    /// </summary>
+    public HistoryDurability Durability { get; set; } = HistoryDurability.PowerLoss;
+
     /// <summary>Most appends committed in one transaction. Default 512.</summary>
     public int MaxBatchSize { get; set; } = 512;
+}
+
+/// <summary>What an acknowledged message survives; see <see cref="HistoryOptions.Durability"/>.</summary>
+public enum HistoryDurability
+{
+    ProcessCrash,
+    PowerLoss,
 }

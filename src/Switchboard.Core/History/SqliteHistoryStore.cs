@@ -274,7 +274,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
             // (the OS has the write) but not a power cut or kernel panic. FULL syncs the WAL on
             // every commit, so an acknowledged append survives those too; batching pays for it
             // with one fsync per batch instead of per message.
-            Execute(connection, null, "PRAGMA synchronous = FULL;");
+            Execute(connection, null, $"PRAGMA synchronous = {(_options.Durability == HistoryDurability.PowerLoss ? "FULL" : "NORMAL")};");
             Execute(connection, null, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};");
             return connection;
         }
