@@ -14,6 +14,7 @@ public static class ApiExtensions
         app.MapPresenceApi();
         app.MapGroupsApi();
         app.MapConnectionsApi();
+        app.MapStatsApi();
         return app;
     }
 }
