@@ -200,15 +200,7 @@ public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixtu
     /// <summary>Runs the built server as its own process (<c>dotnet Switchboard.Server.dll ...</c>), bounded in time.</summary>
     internal static async Task<ProcessOutput> RunServerProcessAsync(string[] args, Dictionary<string, string?> environment)
     {
-        var dll = typeof(Program).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
+        var start = ServerProcess.StartInfo(args);
         start.Environment.Remove("Jwt__Key");
         foreach (var (key, value) in environment)
         {

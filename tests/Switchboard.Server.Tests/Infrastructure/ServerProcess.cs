@@ -17,7 +17,8 @@ public sealed partial class ServerProcess : IAsyncDisposable
     public string BaseUrl { get; private set; } = "";
     public int Pid => _process.Id;
 
-    public static async Task<ServerProcess> StartAsync(string dataFolder, Dictionary<string, string>? settings = null)
+    /// <summary><c>dotnet Switchboard.Server.dll {args}</c> with output redirected, from the server's build folder.</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
         var dll = typeof(Program).Assembly.Location;
         var start = new ProcessStartInfo("dotnet")
@@ -27,8 +28,13 @@ public sealed partial class ServerProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
         start.ArgumentList.Add(dll);
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add("http://127.0.0.1:0");
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        return start;
+    }
+
+    public static async Task<ServerProcess> StartAsync(string dataFolder, Dictionary<string, string>? settings = null)
+    {
+        var start = StartInfo(["--urls", "http://127.0.0.1:0"]);
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
         start.Environment["Jwt__Key"] = SwitchboardFactory.TestKey;
         start.Environment["Switchboard__History__DataFolder"] = dataFolder;
