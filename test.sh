@@ -42,13 +42,24 @@ echo "== Node tests (official @microsoft/signalr client)"
   SWITCHBOARD_SERVER_DLL="$root/src/Switchboard.Server/bin/Release/net10.0/Switchboard.Server.dll" node --test
 ) 2>&1 | tee "$out/node.log" || status=1
 
+echo "== TypeScript client (clients/js)"
+(
+  cd clients/js
+  npm ci --no-audit --no-fund --loglevel=error
+  npm run build --silent
+  SWITCHBOARD_SERVER_DLL="$root/src/Switchboard.Server/bin/Release/net10.0/Switchboard.Server.dll" node --test test/
+) 2>&1 | tee "$out/jsclient.log" || status=1
+
 # One closing line for the whole suite.
 passed=0; failed=0
 while read -r f p; do failed=$((failed + f)); passed=$((passed + p)); done < <(
   sed -n 's/.*Failed: *\([0-9]*\), Passed: *\([0-9]*\),.*/\1 \2/p' "$out/dotnet.log")
-np=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out/node.log" | tail -n 1)
-nf=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$out/node.log" | tail -n 1)
-passed=$((passed + ${np:-0})); failed=$((failed + ${nf:-0}))
+for log in "$out/node.log" "$out/jsclient.log"; do
+  np=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+  nf=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+  [ -n "$np" ] || status=1 # a Node run that reported nothing did not run
+  passed=$((passed + ${np:-0})); failed=$((failed + ${nf:-0}))
+done
 [ "$passed" -gt 0 ] || status=1
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed"

@@ -1,0 +1,248 @@
+import * as signalR from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import type {
+  GroupEnvelope, GroupPresence, HistoryPage, PresenceEvent, PublishResult, RecoveryFailure, SubscribeRequest, SubscribeResult,
+} from "./types.js";
+
+export interface SwitchboardClientOptions {
+  /** The chat hub's absolute URL, e.g. `http://127.0.0.1:5080/hubs/chat`. */
+  url: string;
+  /** Returns the current access token; called on every (re)connect, so it may refresh. */
+  accessTokenFactory?: () => string | Promise<string>;
+  /** WebSockets without the negotiate round trip (no sticky sessions needed). Default true. */
+  skipNegotiation?: boolean;
+  /** Use the MessagePack hub protocol. Default false (JSON). */
+  messagePack?: boolean;
+  /** Waits (ms) between reconnect attempts; the last repeats until `reconnectForMs` has passed. */
+  reconnectDelays?: number[];
+  /** How long to keep trying to reconnect, in ms. Default 10 minutes. */
+  reconnectForMs?: number;
+  /** Messages fetched per history page when filling a gap. Default 500. */
+  pageSize?: number;
+  logLevel?: signalR.LogLevel;
+}
+
+export interface SwitchboardClientEvents {
+  /** A group message, exactly once and in offset order per group. */
+  message: (envelope: GroupEnvelope) => void;
+  /** Missed messages could not be recovered; the client continues from the group's current position. */
+  recoveryFailed: (failure: RecoveryFailure) => void;
+  /** The guide's `ReceiveMessage(user, message)`. */
+  chatMessage: (user: string, message: string) => void;
+  presenceJoined: (event: PresenceEvent) => void;
+  presenceLeft: (event: PresenceEvent) => void;
+  reconnecting: (error?: Error) => void;
+  /** Groups subscribed again after a reconnect, and what was missed delivered. */
+  resubscribed: () => void;
+  /** Closed for good. */
+  close: (error?: Error) => void;
+}
+
+interface GroupState {
+  presence: boolean;
+  epoch: string | null;
+  offset: number;
+  early: GroupEnvelope[];
+}
+
+/**
+ * A client of Switchboard's chat hub that does not lose group messages across reconnects: it
+ * resubscribes from the last offset it delivered, delivers what it missed before anything newer,
+ * fills live gaps from history and drops duplicates by offset. Everything it does with received
+ * messages runs on one ordered queue, never inside the SignalR receive loop (awaiting an invoke
+ * there would deadlock).
+ */
+export class SwitchboardClient {
+  readonly connection: signalR.HubConnection;
+  private readonly groups = new Map<string, GroupState>();
+  private readonly listeners: { [K in keyof SwitchboardClientEvents]: Set<SwitchboardClientEvents[K]> } = {
+    message: new Set(), recoveryFailed: new Set(), chatMessage: new Set(), presenceJoined: new Set(),
+    presenceLeft: new Set(), reconnecting: new Set(), resubscribed: new Set(), close: new Set(),
+  };
+  private queue: Promise<void> = Promise.resolve();
+  private readonly pageSize: number;
+
+  constructor(options: SwitchboardClientOptions) {
+    this.pageSize = options.pageSize ?? 500;
+    const skip = options.skipNegotiation ?? true;
+    const delays = options.reconnectDelays ?? [0, 1000, 2000, 5000, 10000];
+    const giveUpAfter = options.reconnectForMs ?? 10 * 60 * 1000;
+    const builder = new signalR.HubConnectionBuilder()
+      .withUrl(options.url, {
+        skipNegotiation: skip,
+        transport: skip ? signalR.HttpTransportType.WebSockets : undefined,
+        accessTokenFactory: options.accessTokenFactory,
+      })
+      .withAutomaticReconnect({
+        nextRetryDelayInMilliseconds: (context) =>
+          context.elapsedMilliseconds >= giveUpAfter || delays.length === 0
+            ? null
+            : delays[Math.min(context.previousRetryCount, delays.length - 1)],
+      })
+      .configureLogging(options.logLevel ?? signalR.LogLevel.Warning);
+    if (options.messagePack) {
+      builder.withHubProtocol(new MessagePackHubProtocol());
+    }
+    this.connection = builder.build();
+    this.connection.on("ReceiveGroupMessage", (envelope: GroupEnvelope) => this.enqueue(() => this.onEnvelope(envelope)));
+    this.connection.on("PresenceJoined", (e: PresenceEvent) => this.enqueue(async () => this.emit("presenceJoined", e)));
+    this.connection.on("PresenceLeft", (e: PresenceEvent) => this.enqueue(async () => this.emit("presenceLeft", e)));
+    this.connection.on("ReceiveMessage", (user: string, message: string) => this.enqueue(async () => this.emit("chatMessage", user, message)));
+    this.connection.onreconnecting((error) => this.enqueue(async () => this.emit("reconnecting", error)));
+    this.connection.onreconnected(() => this.enqueue(() => this.resubscribeAll()));
+    this.connection.onclose((error) => this.enqueue(async () => this.emit("close", error)));
+  }
+
+  on<K extends keyof SwitchboardClientEvents>(event: K, listener: SwitchboardClientEvents[K]): this {
+    this.listeners[event].add(listener);
+    return this;
+  }
+
+  off<K extends keyof SwitchboardClientEvents>(event: K, listener: SwitchboardClientEvents[K]): this {
+    this.listeners[event].delete(listener);
+    return this;
+  }
+
+  start(): Promise<void> {
+    return this.connection.start();
+  }
+
+  stop(): Promise<void> {
+    return this.connection.stop();
+  }
+
+  /** Subscribes to a group's envelopes, first delivering its last `history` messages. */
+  async subscribe(group: string, options: { history?: number; presence?: boolean } = {}): Promise<SubscribeResult> {
+    const presence = options.presence ?? false;
+    await this.enqueue(async () => { this.groups.set(group, { presence, epoch: null, offset: 0, early: [] }); });
+    const result = await this.connection.invoke<SubscribeResult>("Subscribe", group, { history: options.history ?? 0, presence } satisfies SubscribeRequest);
+    await this.enqueue(() => this.apply(group, result, true));
+    return result;
+  }
+
+  async unsubscribe(group: string): Promise<void> {
+    await this.enqueue(async () => { this.groups.delete(group); });
+    await this.connection.invoke("Unsubscribe", group);
+  }
+
+  /** Publishes; resolves with the acknowledgement once the message is durable. An `id` makes retries safe. */
+  publish(group: string, message: string, id?: string): Promise<PublishResult> {
+    return this.connection.invoke<PublishResult>("Publish", group, { id, message });
+  }
+
+  getHistory(group: string, after: number, limit: number): Promise<HistoryPage> {
+    return this.connection.invoke<HistoryPage>("GetHistory", group, after, limit);
+  }
+
+  getPresence(group: string): Promise<GroupPresence> {
+    return this.connection.invoke<GroupPresence>("GetPresence", group);
+  }
+
+  /** The last (offset, epoch) delivered for a group, or undefined when not subscribed yet. */
+  positionOf(group: string): { offset: number; epoch: string } | undefined {
+    const state = this.groups.get(group);
+    return state?.epoch ? { offset: state.offset, epoch: state.epoch } : undefined;
+  }
+
+  private emit<K extends keyof SwitchboardClientEvents>(event: K, ...args: Parameters<SwitchboardClientEvents[K]>): void {
+    for (const listener of this.listeners[event]) {
+      (listener as (...a: Parameters<SwitchboardClientEvents[K]>) => void)(...args);
+    }
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  // Everything below runs on the queue, one item at a time.
+
+  private async onEnvelope(envelope: GroupEnvelope): Promise<void> {
+    const state = this.groups.get(envelope.group);
+    if (!state) return; // unsubscribed meanwhile
+    if (state.epoch === null) {
+      state.early.push(envelope); // the subscribe answer decides where we stand
+      return;
+    }
+    await this.accept(envelope.group, state, envelope);
+  }
+
+  private async accept(group: string, state: GroupState, envelope: GroupEnvelope): Promise<void> {
+    if (envelope.epoch !== state.epoch) {
+      // The group's history was reset while we were connected: nothing before can be recovered.
+      this.emit("recoveryFailed", { group, lastOffset: state.offset, lastEpoch: state.epoch, currentEpoch: envelope.epoch });
+      state.epoch = envelope.epoch;
+      state.offset = envelope.offset - 1;
+    }
+    if (envelope.offset <= state.offset) return; // already delivered
+    if (envelope.offset > state.offset + 1) {
+      await this.fillGap(group, state, envelope.offset - 1);
+    }
+    this.deliver(state, envelope);
+  }
+
+  private async fillGap(group: string, state: GroupState, until: number): Promise<void> {
+    while (state.offset < until) {
+      const page = await this.connection.invoke<HistoryPage>("GetHistory", group, state.offset, Math.min(this.pageSize, until - state.offset));
+      if (page.epoch !== state.epoch || page.firstRetained > state.offset + 1 || page.messages.length === 0) {
+        this.emit("recoveryFailed", { group, lastOffset: state.offset, lastEpoch: state.epoch, currentEpoch: page.epoch });
+        state.epoch = page.epoch;
+        state.offset = until;
+        return;
+      }
+      for (const message of page.messages) {
+        if (message.offset > until) break;
+        this.deliver(state, message);
+      }
+    }
+  }
+
+  private deliver(state: GroupState, envelope: GroupEnvelope): void {
+    state.offset = envelope.offset;
+    this.emit("message", envelope);
+  }
+
+  private async apply(group: string, result: SubscribeResult, first: boolean): Promise<void> {
+    const state = this.groups.get(group);
+    if (!state) return;
+    if (first || !result.recovered) {
+      if (!first) {
+        this.emit("recoveryFailed", { group, lastOffset: state.offset, lastEpoch: state.epoch, currentEpoch: result.epoch });
+      }
+      // Start just before the history we were given, or at the group's position.
+      state.epoch = result.epoch;
+      state.offset = result.messages.length > 0 ? result.messages[0].offset - 1 : result.offset;
+    }
+    for (const message of result.messages) {
+      await this.accept(group, state, message);
+    }
+    if (result.recovered && result.hasMore) {
+      await this.fillGap(group, state, result.offset);
+    }
+    const early = state.early.sort((a, b) => a.offset - b.offset);
+    state.early = [];
+    for (const envelope of early) {
+      await this.accept(group, state, envelope);
+    }
+  }
+
+  private async resubscribeAll(): Promise<void> {
+    for (const [group, state] of [...this.groups]) {
+      const request: SubscribeRequest = { presence: state.presence };
+      if (state.epoch !== null) {
+        request.offset = state.offset;
+        request.epoch = state.epoch;
+      }
+      let result: SubscribeResult;
+      try {
+        result = await this.connection.invoke<SubscribeResult>("Subscribe", group, request);
+      } catch (error) {
+        if (this.connection.state !== signalR.HubConnectionState.Connected) return; // dropped again; the next reconnect resubscribes
+        throw error;
+      }
+      await this.apply(group, result, state.epoch === null);
+    }
+    this.emit("resubscribed");
+  }
+}

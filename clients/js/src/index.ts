@@ -1,0 +1,3 @@
+export { SwitchboardClient } from "./client.js";
+export type { SwitchboardClientOptions, SwitchboardClientEvents } from "./client.js";
+export type * from "./types.js";

@@ -1,0 +1,182 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import * as signalR from "@microsoft/signalr";
+import { SwitchboardClient } from "../dist/index.js";
+import { startServer, withTimeout, TIMEOUT } from "../../../tests/js/server.mjs";
+import { startProxy } from "./proxy.mjs";
+
+let server;
+let publisherToken;
+let readerToken;
+
+before(async () => {
+  server = await startServer();
+  [publisherToken, readerToken] = await Promise.all([server.token("writer", { name: "Writer" }), server.token("reader", { name: "Reader" })]);
+});
+after(() => server?.stop());
+
+const group = () => "js-" + Math.random().toString(36).slice(2, 10);
+
+function client(baseUrl, token = readerToken, messagePack = false) {
+  return new SwitchboardClient({
+    url: baseUrl + "/hubs/chat",
+    accessTokenFactory: () => token,
+    reconnectDelays: [0, 100],
+    messagePack,
+    logLevel: signalR.LogLevel.None,
+  });
+}
+
+/** Collects delivered envelopes; `done` resolves once one with `lastOffset` arrived. */
+function collect(c, lastOffset) {
+  const received = [];
+  let resolve;
+  const done = new Promise((r) => { resolve = r; });
+  c.on("message", (e) => { received.push(e); if (e.offset >= lastOffset) resolve(); });
+  return { received, done: withTimeout(done, 30000, `offset ${lastOffset}`) };
+}
+
+async function plainPublisher(baseUrl) {
+  const connection = new signalR.HubConnectionBuilder()
+    .withUrl(baseUrl + "/hubs/chat", { accessTokenFactory: () => publisherToken, skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets })
+    .configureLogging(signalR.LogLevel.None)
+    .build();
+  await withTimeout(connection.start(), TIMEOUT, "publisher start");
+  return connection;
+}
+
+test("publish acknowledges offsets, history is delivered first, and a repeated id arrives once", async () => {
+  const g = group();
+  const c = client(server.baseUrl);
+  await withTimeout(c.start(), TIMEOUT, "start");
+  try {
+    const acks = [];
+    for (let i = 1; i <= 8; i++) acks.push(await c.publish(g, `m${i}`));
+    assert.deepEqual(acks.map((a) => a.offset), [1, 2, 3, 4, 5, 6, 7, 8]);
+    const { received, done } = collect(c, 10);
+    await c.subscribe(g, { history: 3 });
+    const first = await c.publish(g, "once", "order-1");
+    const repeat = await c.publish(g, "once", "order-1");
+    await c.publish(g, "last");
+    await done;
+    assert.equal(repeat.duplicate, true);
+    assert.equal(repeat.offset, first.offset);
+    assert.deepEqual(received.map((e) => e.payload), ["m6", "m7", "m8", "once", "last"]);
+  } finally {
+    await c.stop();
+  }
+});
+
+for (const messagePack of [false, true]) {
+  test(`a client whose TCP connection is cut mid-stream ends with all 1,000 messages once, in order (${messagePack ? "MessagePack" : "JSON"})`, async () => {
+    const g = group();
+    const proxy = await startProxy(server.baseUrl);
+    const c = client(proxy.url, readerToken, messagePack);
+    const resubscribed = withTimeout(new Promise((r) => c.on("resubscribed", r)), 30000, "resubscribed");
+    const { received, done } = collect(c, 1000);
+    const publisher = await plainPublisher(server.baseUrl);
+    try {
+      await withTimeout(c.start(), TIMEOUT, "start");
+      await c.subscribe(g);
+      for (let i = 1; i <= 1000; i++) {
+        await publisher.send("Publish", g, { message: `m${i}` });
+        if (i === 300) proxy.cutAll();
+      }
+      await resubscribed;
+      await done;
+      assert.ok(proxy.accepted >= 2, "the client reconnected through the proxy");
+      assert.deepEqual(received.map((e) => Number(e.offset)), Array.from({ length: 1000 }, (_, i) => i + 1));
+      assert.deepEqual(received.map((e) => e.payload), Array.from({ length: 1000 }, (_, i) => `m${i + 1}`));
+    } finally {
+      await Promise.all([c.stop(), publisher.stop()]);
+      await proxy.close();
+    }
+  });
+}
+
+test("messages published while the client is away arrive in order before newer ones", async () => {
+  const g = group();
+  const proxy = await startProxy(server.baseUrl);
+  const c = client(proxy.url);
+  const reconnecting = withTimeout(new Promise((r) => c.on("reconnecting", r)), TIMEOUT, "reconnecting");
+  const { received, done } = collect(c, 60);
+  const publisher = await plainPublisher(server.baseUrl);
+  try {
+    await withTimeout(c.start(), TIMEOUT, "start");
+    await c.subscribe(g);
+    for (let i = 1; i <= 10; i++) await publisher.invoke("Publish", g, { message: `m${i}` });
+    proxy.refusing = true;
+    proxy.cutAll();
+    await reconnecting;
+    for (let i = 11; i <= 50; i++) await publisher.invoke("Publish", g, { message: `m${i}` });
+    proxy.refusing = false;
+    for (let i = 51; i <= 60; i++) await publisher.invoke("Publish", g, { message: `m${i}` });
+    await done;
+    assert.deepEqual(received.map((e) => e.offset), Array.from({ length: 60 }, (_, i) => i + 1));
+  } finally {
+    await Promise.all([c.stop(), publisher.stop()]);
+    await proxy.close();
+  }
+});
+
+test("presence events arrive for a group subscribed with presence", async () => {
+  const g = group();
+  const c = client(server.baseUrl);
+  const joined = [];
+  c.on("presenceJoined", (e) => joined.push(e));
+  await withTimeout(c.start(), TIMEOUT, "start");
+  const other = await plainPublisher(server.baseUrl);
+  try {
+    await c.subscribe(g, { presence: true });
+    const writerJoined = withTimeout(new Promise((r) => c.on("presenceJoined", (e) => e.userId === "writer" && r(e))), TIMEOUT, "PresenceJoined");
+    await other.invoke("JoinGroup", g);
+    assert.deepEqual(await writerJoined, { group: g, userId: "writer", name: "Writer" });
+    const presence = await c.getPresence(g);
+    assert.deepEqual([presence.users, presence.connections], [2, 2]);
+  } finally {
+    await Promise.all([c.stop(), other.stop()]);
+  }
+});
+
+describe("a server that keeps 10 messages per group", () => {
+  let short;
+  before(async () => {
+    short = await startServer({ Switchboard__History__MaxMessagesPerGroup: "10", Switchboard__History__TrimInterval: "00:00:00.200" });
+  });
+  after(() => short?.stop());
+
+  test("a gap trimmed from history is reported and the client continues from now", async () => {
+    const g = group();
+    const [reader, writer, admin] = await Promise.all([short.token("late"), short.token("writer"), short.token("ops", { roles: ["Admin"] })]);
+    const proxy = await startProxy(short.baseUrl);
+    const c = client(proxy.url, reader);
+    const failed = withTimeout(new Promise((r) => c.on("recoveryFailed", r)), 30000, "recoveryFailed");
+    const reconnecting = withTimeout(new Promise((r) => c.on("reconnecting", r)), TIMEOUT, "reconnecting");
+    const publisher = new signalR.HubConnectionBuilder().withUrl(short.baseUrl + "/hubs/chat", { accessTokenFactory: () => writer }).configureLogging(signalR.LogLevel.None).build();
+    try {
+      await withTimeout(Promise.all([c.start(), publisher.start()]), TIMEOUT, "start");
+      const first = await c.subscribe(g);
+      proxy.refusing = true;
+      proxy.cutAll();
+      await reconnecting;
+      for (let i = 1; i <= 30; i++) await publisher.invoke("Publish", g, { message: `m${i}` });
+      // Wait until background retention has trimmed the group to 21..30.
+      const deadline = Date.now() + TIMEOUT;
+      for (;;) {
+        const page = await (await fetch(`${short.baseUrl}/api/groups/${g}/messages?after=0&limit=50`, { headers: { authorization: `Bearer ${admin}` } })).json();
+        if (page.firstRetained === 21) break;
+        if (Date.now() > deadline) throw new Error("retention did not run");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const next = withTimeout(new Promise((r) => c.on("message", r)), TIMEOUT, "a message after recovery");
+      proxy.refusing = false;
+      const failure = await failed;
+      await publisher.invoke("Publish", g, { message: "m31" });
+      assert.deepEqual(failure, { group: g, lastOffset: 0, lastEpoch: first.epoch, currentEpoch: first.epoch });
+      assert.equal((await next).offset, 31);
+    } finally {
+      await Promise.all([c.stop(), publisher.stop()]);
+      await proxy.close();
+    }
+  });
+});
