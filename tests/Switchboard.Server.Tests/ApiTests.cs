@@ -19,6 +19,9 @@ public sealed class ApiTests(SwitchboardFactory server) : IClassFixture<Switchbo
         await using var first = await server.ConnectAsync(HubRoutes.Chat, server.Token(user));
         await using var second = await server.ConnectAsync(HubRoutes.Notifications, server.Token(user));
         using var http = server.Http(server.Token("ops", roles: [role]));
+        // A client's start completes with the handshake, before the server's OnConnectedAsync has run.
+        var tracker = server.Get<Core.Connections.IConnectionTracker>();
+        await TestTimeouts.Eventually(() => tracker.GetUserConnections(user).Count == 2, "both connections are tracked");
 
         var online = await http.GetFromJsonAsync<Presence>($"/api/presence/users/{user}").DefaultTimeout();
 
@@ -27,7 +30,7 @@ public sealed class ApiTests(SwitchboardFactory server) : IClassFixture<Switchbo
 
         await first.DisposeAsync();
         await second.DisposeAsync();
-        await TestTimeouts.Eventually(() => !server.Get<Core.Connections.IConnectionTracker>().IsUserOnline(user), "the user is offline");
+        await TestTimeouts.Eventually(() => !tracker.IsUserOnline(user), "the user is offline");
         var offline = await http.GetFromJsonAsync<Presence>($"/api/presence/users/{user}").DefaultTimeout();
         Assert.False(offline!.Online);
         Assert.Empty(offline.ConnectionIds);
@@ -69,13 +72,13 @@ public sealed class ApiTests(SwitchboardFactory server) : IClassFixture<Switchbo
     {
         var token = server.Token("swarm");
         var connections = Enumerable.Range(0, 24).Select(_ => server.Hub(HubRoutes.Chat, token)).ToArray();
-        await Task.WhenAll(connections.Select(c => c.StartAsync())).DefaultTimeout();
+        await Task.WhenAll(connections.Select(c => c.StartedAsync())).DefaultTimeout();
         var leaving = connections.Where((_, i) => i % 2 == 0).ToArray();
         var staying = connections.Where((_, i) => i % 2 == 1).ToArray();
 
         // Half leave while as many new ones arrive, all at once.
         var arriving = Enumerable.Range(0, 12).Select(_ => server.Hub(HubRoutes.Chat, token)).ToArray();
-        await Task.WhenAll(leaving.Select(c => c.StopAsync()).Concat(arriving.Select(c => c.StartAsync()))).DefaultTimeout();
+        await Task.WhenAll(leaving.Select(c => c.StopAsync()).Concat(arriving.Select(c => c.StartedAsync()))).DefaultTimeout();
 
         var expected = staying.Concat(arriving).Select(c => c.ConnectionId!).Order().ToArray();
         var tracker = server.Get<Core.Connections.IConnectionTracker>();

@@ -52,7 +52,7 @@ public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixtu
     public async Task HubsRefuseBadTokens(string kind, string token)
     {
         await using var connection = server.Hub(HubRoutes.Chat, token);
-        var error = await Assert.ThrowsAsync<HttpRequestException>(() => connection.StartAsync().DefaultTimeout());
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => connection.StartedAsync());
         Assert.True(error.StatusCode == HttpStatusCode.Unauthorized, $"{kind}: {error.StatusCode}");
     }
 
@@ -72,7 +72,7 @@ public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixtu
                      HubRoutes.Streaming, HubRoutes.Upload, HubRoutes.Robust })
         {
             await using var connection = server.Hub(hub, token: null);
-            var error = await Assert.ThrowsAsync<HttpRequestException>(() => connection.StartAsync().DefaultTimeout());
+            var error = await Assert.ThrowsAsync<HttpRequestException>(() => connection.StartedAsync());
             Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
         }
     }
@@ -96,7 +96,7 @@ public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixtu
         await using var connection = server.Hub(HubRoutes.Chat, server.Token("xavier", lifetime: TimeSpan.FromSeconds(2)));
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
-        await connection.StartAsync().DefaultTimeout();
+        await connection.StartedAsync();
         Assert.Equal(HubConnectionState.Connected, connection.State);
 
         await closed.Task.DefaultTimeout();

@@ -13,8 +13,8 @@ public sealed class ChatHubTests(SwitchboardFactory server) : IClassFixture<Swit
         await using var alice = server.Hub(HubRoutes.Chat, server.Token("alice", "Alice"));
         await using var bob = server.Hub(HubRoutes.Chat, server.Token("bob", "Bob"));
         var atBob = Events.On<string, string>(bob, ClientEvents.ReceiveMessage);
-        await alice.StartAsync().DefaultTimeout();
-        await bob.StartAsync().DefaultTimeout();
+        await alice.StartedAsync();
+        await bob.StartedAsync();
 
         await alice.InvokeAsync(HubMethods.SendMessage, "Mallory", "hello").DefaultTimeout();
 
@@ -27,7 +27,7 @@ public sealed class ChatHubTests(SwitchboardFactory server) : IClassFixture<Swit
         await using var watcher = server.Hub(HubRoutes.Chat, server.Token("watcher"));
         var connected = Events.On<string>(watcher, ClientEvents.UserConnected);
         var disconnected = Events.On<string>(watcher, ClientEvents.UserDisconnected);
-        await watcher.StartAsync().DefaultTimeout();
+        await watcher.StartedAsync();
         Assert.Equal(watcher.ConnectionId, await connected.NextAsync()); // its own arrival
 
         var other = await server.ConnectAsync(HubRoutes.Chat, server.Token("visitor"));
@@ -46,8 +46,8 @@ public sealed class ChatHubTests(SwitchboardFactory server) : IClassFixture<Swit
         await using var outsider = server.Hub(HubRoutes.Chat, server.Token("dave"));
         var atMember = Events.On<string, string>(member, ClientEvents.ReceiveMessage);
         var atOutsider = Events.On<string, string>(outsider, ClientEvents.ReceiveMessage);
-        await member.StartAsync().DefaultTimeout();
-        await outsider.StartAsync().DefaultTimeout();
+        await member.StartedAsync();
+        await outsider.StartedAsync();
         await member.InvokeAsync(HubMethods.JoinGroup, "room-1").DefaultTimeout();
 
         await outsider.InvokeAsync(HubMethods.SendMessageToGroup, "room-1", "x", "for members").DefaultTimeout();
@@ -65,8 +65,8 @@ public sealed class ChatHubTests(SwitchboardFactory server) : IClassFixture<Swit
         await using var second = server.Hub(HubRoutes.Chat, server.Token("frank"));
         var joined = Events.On<string, string>(first, ClientEvents.UserJoined);
         var left = Events.On<string, string>(first, ClientEvents.UserLeft);
-        await first.StartAsync().DefaultTimeout();
-        await second.StartAsync().DefaultTimeout();
+        await first.StartedAsync();
+        await second.StartedAsync();
 
         await first.InvokeAsync(HubMethods.JoinGroup, "room-2").DefaultTimeout();
         Assert.Equal((first.ConnectionId!, "room-2"), await joined.NextAsync());
@@ -124,8 +124,8 @@ public sealed class ChatHubTests(SwitchboardFactory server) : IClassFixture<Swit
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         sender.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
         var atNeighbour = Events.On<string, string>(neighbour, ClientEvents.ReceiveMessage);
-        await sender.StartAsync().DefaultTimeout();
-        await neighbour.StartAsync().DefaultTimeout();
+        await sender.StartedAsync();
+        await neighbour.StartedAsync();
 
         _ = sender.SendAsync(HubMethods.SendMessage, "ivan", new string('x', 40 * 1024));
 
@@ -147,7 +147,7 @@ public sealed class AnonymousChatTests(AnonymousChatServer server) : IClassFixtu
     {
         await using var anonymous = server.Hub(HubRoutes.Chat, token: null);
         var received = Events.On<string, string>(anonymous, ClientEvents.ReceiveMessage);
-        await anonymous.StartAsync().DefaultTimeout();
+        await anonymous.StartedAsync();
 
         await anonymous.InvokeAsync(HubMethods.SendMessage, "John", "Hello everyone!").DefaultTimeout();
 
@@ -160,7 +160,7 @@ public sealed class AnonymousChatTests(AnonymousChatServer server) : IClassFixtu
     public async Task AnOpenedHubStillRefusesABadToken()
     {
         await using var forged = server.Hub(HubRoutes.Chat, server.Token("x")[..^4] + "AAAA");
-        var error = await Assert.ThrowsAsync<HttpRequestException>(() => forged.StartAsync().DefaultTimeout());
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => forged.StartedAsync());
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, error.StatusCode);
     }
 
@@ -171,7 +171,7 @@ public sealed class AnonymousChatTests(AnonymousChatServer server) : IClassFixtu
     public async Task HubsNotOpenedStillRefuseAnonymousUsers(string hub)
     {
         await using var anonymous = server.Hub(hub, token: null);
-        var error = await Assert.ThrowsAsync<HttpRequestException>(() => anonymous.StartAsync().DefaultTimeout());
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => anonymous.StartedAsync());
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, error.StatusCode);
     }
 }

@@ -32,8 +32,9 @@ public sealed class ConnectionsApiTests(SwitchboardFactory server) : IClassFixtu
         await using var _ = target;
         await using var neighbour = server.Hub(HubRoutes.Chat, server.Token("lee", "Lee"));
         var atNeighbour = Events.On<string, string>(neighbour, ClientEvents.ReceiveMessage);
-        await Task.WhenAll(target.StartAsync(), neighbour.StartAsync()).DefaultTimeout();
+        await Task.WhenAll(target.StartedAsync(), neighbour.StartedAsync()).DefaultTimeout();
         using var http = Admin();
+        await TestTimeouts.Eventually(() => server.Get<Hubs.ConnectionRegistry>().Contains(target.ConnectionId!), "the connection is registered");
 
         var response = await http.DeleteAsync($"/api/connections/{target.ConnectionId}?reason=maintenance").DefaultTimeout();
         var error = await closed.DefaultTimeout();
@@ -54,8 +55,10 @@ public sealed class ConnectionsApiTests(SwitchboardFactory server) : IClassFixtu
         await using var a = chat;
         await using var b = notifications;
         await using var other = await server.ConnectAsync(HubRoutes.Chat, server.Token("ned"));
-        await Task.WhenAll(chat.StartAsync(), notifications.StartAsync()).DefaultTimeout();
+        await Task.WhenAll(chat.StartedAsync(), notifications.StartedAsync()).DefaultTimeout();
         using var http = Admin();
+        var tracker = server.Get<Core.Connections.IConnectionTracker>();
+        await TestTimeouts.Eventually(() => tracker.GetUserConnections("max").Count == 2, "both connections are tracked");
 
         var response = await http.DeleteAsync("/api/users/max/connections").DefaultTimeout();
         var result = await response.Content.ReadFromJsonAsync<CloseResult>();

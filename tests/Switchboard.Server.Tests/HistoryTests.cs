@@ -43,7 +43,7 @@ public sealed class HistoryTests(SwitchboardFactory server) : IClassFixture<Swit
         var plainAtJoiner = Events.On<string, string>(joiner, ClientEvents.ReceiveMessage);
         var plainAtSubscriber = Events.On<string, string>(subscriber, ClientEvents.ReceiveMessage);
         var envelopes = Events.On<GroupEnvelope>(subscriber, ClientEvents.ReceiveGroupMessage);
-        await Task.WhenAll(joiner.StartAsync(), subscriber.StartAsync()).DefaultTimeout();
+        await Task.WhenAll(joiner.StartedAsync(), subscriber.StartedAsync()).DefaultTimeout();
         await joiner.InvokeAsync(HubMethods.JoinGroup, group).DefaultTimeout();
         var subscribed = await subscriber.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest()).DefaultTimeout();
 
@@ -78,7 +78,7 @@ public sealed class HistoryTests(SwitchboardFactory server) : IClassFixture<Swit
         await using var publisher = await server.ConnectAsync(HubRoutes.Chat, server.Token("eli"));
         var reader = server.Hub(HubRoutes.Chat, server.Token("fay"));
         var live = Events.On<GroupEnvelope>(reader, ClientEvents.ReceiveGroupMessage);
-        await reader.StartAsync().DefaultTimeout();
+        await reader.StartedAsync();
         var first = await reader.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest()).DefaultTimeout();
         for (var i = 1; i <= 5; i++)
             await publisher.InvokeAsync<PublishResult>(HubMethods.Publish, group, new PublishRequest { Message = $"m{i}" }).DefaultTimeout();
@@ -137,7 +137,7 @@ public sealed class HistoryTests(SwitchboardFactory server) : IClassFixture<Swit
         var group = NewGroup();
         await using var client = server.Hub(HubRoutes.Chat, server.Token("hal"));
         var envelopes = Events.On<GroupEnvelope>(client, ClientEvents.ReceiveGroupMessage);
-        await client.StartAsync().DefaultTimeout();
+        await client.StartedAsync();
         await client.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest()).DefaultTimeout();
 
         var first = await client.InvokeAsync<PublishResult>(HubMethods.Publish, group, new PublishRequest { Id = "order-42", Message = "once" }).DefaultTimeout();
@@ -170,7 +170,7 @@ public sealed class HistoryTests(SwitchboardFactory server) : IClassFixture<Swit
         var group = NewGroup();
         await using var subscriber = server.Hub(HubRoutes.Chat, server.Token("jon"));
         var envelopes = Events.On<GroupEnvelope>(subscriber, ClientEvents.ReceiveGroupMessage);
-        await subscriber.StartAsync().DefaultTimeout();
+        await subscriber.StartedAsync();
         await subscriber.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest()).DefaultTimeout();
         using var http = server.Http(server.Token("backend", roles: ["Publisher"]));
 
@@ -315,7 +315,7 @@ public sealed class DisabledHistoryTests(NoHistoryServer server) : IClassFixture
     {
         await using var client = server.Hub(HubRoutes.Chat, server.Token("nia"));
         var envelopes = Events.On<GroupEnvelope>(client, ClientEvents.ReceiveGroupMessage);
-        await client.StartAsync().DefaultTimeout();
+        await client.StartedAsync();
         var subscribed = await client.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, "live", new SubscribeRequest()).DefaultTimeout();
 
         var first = await client.InvokeAsync<PublishResult>(HubMethods.Publish, "live", new PublishRequest { Message = "a" }).DefaultTimeout();

@@ -26,7 +26,7 @@ public sealed class LogRedactionTests(TraceLoggingServer fixture) : IClassFixtur
         {
             await using var connection = Server.Hub(HubRoutes.Chat, token, transport);
             var received = Events.On<string, string>(connection, ClientEvents.ReceiveMessage);
-            await connection.StartAsync().DefaultTimeout();
+            await connection.StartedAsync();
             await connection.InvokeAsync(HubMethods.SendMessage, "x", "ping").DefaultTimeout();
             await received.NextAsync();
         }
@@ -38,7 +38,7 @@ public sealed class LogRedactionTests(TraceLoggingServer fixture) : IClassFixtur
         // A token that fails validation is not logged either.
         await using (var forged = Server.Hub(HubRoutes.Chat, token[..^4] + "AAAA"))
         {
-            await Assert.ThrowsAsync<HttpRequestException>(() => forged.StartAsync().DefaultTimeout());
+            await Assert.ThrowsAsync<HttpRequestException>(() => forged.StartedAsync());
         }
 
         var logs = Server.Logs.ToArray();

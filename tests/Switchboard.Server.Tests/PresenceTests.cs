@@ -52,7 +52,7 @@ public sealed class PresenceTests(SwitchboardFactory server) : IClassFixture<Swi
         var joined = Events.On<PresenceEvent>(watcher, ClientEvents.PresenceJoined);
         var left = Events.On<PresenceEvent>(watcher, ClientEvents.PresenceLeft);
         var quietJoined = Events.On<PresenceEvent>(quiet, ClientEvents.PresenceJoined);
-        await Task.WhenAll(watcher.StartAsync(), quiet.StartAsync()).DefaultTimeout();
+        await Task.WhenAll(watcher.StartedAsync(), quiet.StartedAsync()).DefaultTimeout();
         await watcher.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest { Presence = true }).DefaultTimeout();
         await quiet.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest()).DefaultTimeout();
         Assert.Equal("dee", (await joined.NextAsync()).UserId); // its own arrival
@@ -79,7 +79,7 @@ public sealed class PresenceTests(SwitchboardFactory server) : IClassFixture<Swi
     {
         var group = NewGroup();
         var clients = Enumerable.Range(0, 100).Select(i => server.Hub(HubRoutes.Chat, server.Token($"crowd{i % 10}"))).ToArray();
-        await Task.WhenAll(clients.Select(c => c.StartAsync())).DefaultTimeout();
+        await Task.WhenAll(clients.Select(c => c.StartedAsync())).DefaultTimeout();
 
         await Task.WhenAll(clients.Select(c => c.InvokeAsync(HubMethods.JoinGroup, group))).DefaultTimeout();
         using var http = Admin();
@@ -126,7 +126,13 @@ public sealed class PresenceTests(SwitchboardFactory server) : IClassFixture<Swi
         await using var sender = await server.ConnectAsync(HubRoutes.Chat, server.Token("hub-bot", "Bot"));
         await using var present = server.Hub(HubRoutes.Chat, server.Token("ivy"));
         var atPresent = Events.On<string, string>(present, ClientEvents.ReceiveMessage);
-        await present.StartAsync().DefaultTimeout();
+        var presence = server.Get<Core.Presence.IPresenceStore>();
+        // A client's start completes with the handshake, before the server's OnConnectedAsync:
+        // wait until the server has the connection, or the membership could race it.
+        async Task Until(Func<Core.Presence.UserPresence, bool> condition, string what) =>
+            await TestTimeouts.Eventually(() => condition(presence.GetUserAsync("ivy").AsTask().Result), what);
+        await present.StartedAsync();
+        await Until(p => p.Connections == 1, "ivy's first connection is known");
 
         var add = await http.PostAsync($"/api/groups/{group}/users/ivy", null).DefaultTimeout();
         await sender.InvokeAsync(HubMethods.SendMessageToGroup, group, "x", "one").DefaultTimeout();
@@ -135,9 +141,11 @@ public sealed class PresenceTests(SwitchboardFactory server) : IClassFixture<Swi
 
         // A connection opened later, without JoinGroup, is in the group too.
         await present.StopAsync().DefaultTimeout();
+        await Until(p => p.Connections == 0, "ivy's first connection is gone");
         await using var future = server.Hub(HubRoutes.Chat, server.Token("ivy"));
         var atFuture = Events.On<string, string>(future, ClientEvents.ReceiveMessage);
-        await future.StartAsync().DefaultTimeout();
+        await future.StartedAsync();
+        await Until(p => p.Connections == 1 && p.Groups.Contains(group), "ivy's new connection joined the group");
         await sender.InvokeAsync(HubMethods.SendMessageToGroup, group, "x", "two").DefaultTimeout();
         Assert.Equal(("Bot", "two"), await atFuture.NextAsync());
 

@@ -13,7 +13,7 @@ public sealed class SecureChatHubTests(SwitchboardFactory server) : IClassFixtur
         await using var admin = await server.ConnectAsync(HubRoutes.SecureChat, server.Token("root", "Root", ["Admin"]));
         await using var listener = server.Hub(HubRoutes.SecureChat, server.Token("lena"));
         var received = Events.On<string>(listener, ClientEvents.AdminMessage);
-        await listener.StartAsync().DefaultTimeout();
+        await listener.StartedAsync();
 
         await admin.InvokeAsync(HubMethods.SendAdminMessage, "maintenance at noon").DefaultTimeout();
 
@@ -28,7 +28,7 @@ public sealed class SecureChatHubTests(SwitchboardFactory server) : IClassFixtur
         string[] roles = role is null ? [] : [role];
         await using var user = server.Hub(HubRoutes.SecureChat, server.Token("mike", roles: roles));
         var received = Events.On<string>(user, ClientEvents.AdminMessage);
-        await user.StartAsync().DefaultTimeout();
+        await user.StartedAsync();
 
         var error = await Assert.ThrowsAsync<HubException>(() => user.InvokeAsync(HubMethods.SendAdminMessage, "I am root").DefaultTimeout());
 
@@ -47,7 +47,7 @@ public sealed class SecureChatHubTests(SwitchboardFactory server) : IClassFixtur
         var atPhone = Events.On<string, string>(phone, ClientEvents.PrivateMessage);
         var atLaptop = Events.On<string, string>(laptop, ClientEvents.PrivateMessage);
         var atBystander = Events.On<string, string>(bystander, ClientEvents.PrivateMessage);
-        await Task.WhenAll(phone.StartAsync(), laptop.StartAsync(), bystander.StartAsync()).DefaultTimeout();
+        await Task.WhenAll(phone.StartedAsync(), laptop.StartedAsync(), bystander.StartedAsync()).DefaultTimeout();
 
         await sender.InvokeAsync(HubMethods.SendPrivateMessage, "oscar", "psst").DefaultTimeout();
 

@@ -113,7 +113,7 @@ public sealed class UploadHubTests(FastStreamsServer server) : IClassFixture<Fas
         await using var client = server.Hub(HubRoutes.Upload, server.Token("uma"));
         var progress = Events.On<UploadStatus>(client, ClientEvents.UploadProgress);
         var completed = Events.On<UploadStatus>(client, ClientEvents.UploadCompleted);
-        await client.StartAsync().DefaultTimeout();
+        await client.StartedAsync();
 
         await client.SendAsync(HubMethods.UploadStream, Lines("Item 1", "Item 2", "Item 3")).DefaultTimeout();
 
@@ -142,7 +142,7 @@ public sealed class UploadHubTests(FastStreamsServer server) : IClassFixture<Fas
         await using var client = server.Hub(HubRoutes.Upload, server.Token("una"));
         var progress = Events.On<UploadStatus>(client, ClientEvents.UploadProgress);
         var completed = Events.On<UploadStatus>(client, ClientEvents.UploadCompleted);
-        await client.StartAsync().DefaultTimeout();
+        await client.StartedAsync();
         var channel = Channel.CreateUnbounded<string>();
         var upload = client.InvokeAsync<UploadStatus>(HubMethods.UploadStream, channel.Reader);
         await channel.Writer.WriteAsync("first");
@@ -184,7 +184,7 @@ public sealed class RobustHubTests(FastStreamsServer server) : IClassFixture<Fas
         await using var sender = await server.ConnectAsync(HubRoutes.Robust, server.Token("rob", "Rob"), messagePack: messagePack);
         await using var listener = server.Hub(HubRoutes.Robust, server.Token("ria"), messagePack: messagePack);
         var received = Events.On<string, string>(listener, ClientEvents.ReceiveMessage);
-        await listener.StartAsync().DefaultTimeout();
+        await listener.StartedAsync();
 
         var result = await sender.InvokeAsync<Result>(HubMethods.SendMessage, new MessageRequest { Message = "hi" }).DefaultTimeout();
 

@@ -17,7 +17,7 @@ public sealed class TypedChatHubTests(SwitchboardFactory server) : IClassFixture
         var connected = Events.On<string, string>(watcher, nameof(IChatClient.UserConnected));
         var disconnected = Events.On<string>(watcher, nameof(IChatClient.UserDisconnected));
         var messages = Events.On<string, string>(watcher, nameof(IChatClient.ReceiveMessage));
-        await watcher.StartAsync().DefaultTimeout();
+        await watcher.StartedAsync();
         Assert.Equal((watcher.ConnectionId!, "Tia"), await connected.NextAsync());
 
         var other = await server.ConnectAsync(HubRoutes.TypedChat, server.Token("tom", "Tom"));
@@ -40,7 +40,7 @@ public sealed class TypedChatHubTests(SwitchboardFactory server) : IClassFixture
         var atPhone = Events.On<NotificationDto>(phone, nameof(IChatClient.ReceiveNotification));
         var atLaptop = Events.On<NotificationDto>(laptop, nameof(IChatClient.ReceiveNotification));
         var atOther = Events.On<NotificationDto>(other, nameof(IChatClient.ReceiveNotification));
-        await Task.WhenAll(phone.StartAsync(), laptop.StartAsync(), other.StartAsync()).DefaultTimeout();
+        await Task.WhenAll(phone.StartedAsync(), laptop.StartedAsync(), other.StartedAsync()).DefaultTimeout();
 
         await sender.InvokeAsync(HubMethods.SendToUser, "tess", new NotificationDto { Message = "for tess" }).DefaultTimeout();
         await sender.InvokeAsync(HubMethods.SendToUser, "ty", new NotificationDto { Message = "for ty" }).DefaultTimeout();
@@ -71,7 +71,7 @@ public sealed class NotificationTests(SwitchboardFactory server) : IClassFixture
     {
         await using var client = server.Hub(HubRoutes.Notifications, server.Token("nat"));
         var received = Events.On<NotificationDto>(client, nameof(INotificationClient.ReceiveNotification));
-        await client.StartAsync().DefaultTimeout();
+        await client.StartedAsync();
         using var http = server.Http(server.Token("backend", roles: [role]));
 
         var response = await http.PostAsync("/api/notifications/broadcast", JsonContent.Create("hello")).DefaultTimeout();
@@ -89,7 +89,7 @@ public sealed class NotificationTests(SwitchboardFactory server) : IClassFixture
         await using var nora = server.Hub(HubRoutes.Notifications, server.Token("nora"));
         var atNick = Events.On<NotificationDto>(nick, nameof(INotificationClient.ReceiveNotification));
         var atNora = Events.On<NotificationDto>(nora, nameof(INotificationClient.ReceiveNotification));
-        await Task.WhenAll(nick.StartAsync(), nora.StartAsync()).DefaultTimeout();
+        await Task.WhenAll(nick.StartedAsync(), nora.StartedAsync()).DefaultTimeout();
         await nora.InvokeAsync(HubMethods.JoinGroup, "ops").DefaultTimeout();
         using var http = server.Http(server.Token("backend", roles: ["Publisher"]));
 
@@ -166,7 +166,7 @@ public sealed class TransportMatrixTests(SwitchboardFactory server) : IClassFixt
         await using var client = server.Hub(HubRoutes.Chat, server.Token("tran", "Tran"), transport, messagePack);
         var plain = Events.On<string, string>(client, ClientEvents.ReceiveMessage);
         var envelopes = Events.On<GroupEnvelope>(client, ClientEvents.ReceiveGroupMessage);
-        await client.StartAsync().DefaultTimeout();
+        await client.StartedAsync();
         await client.InvokeAsync(HubMethods.JoinGroup, group).DefaultTimeout();
         await client.InvokeAsync(HubMethods.SendMessageToGroup, group, "x", "plain").DefaultTimeout();
         Assert.Equal(("Tran", "plain"), await plain.NextAsync());

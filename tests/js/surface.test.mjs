@@ -31,9 +31,15 @@ function connect(path, token, { transport = signalR.HttpTransportType.WebSockets
   return builder.build();
 }
 
+/**
+ * Starts a connection and returns once the server has finished connecting it: start() resolves
+ * with the handshake, before the server's OnConnectedAsync; the server answers invocations only
+ * after it, so one round trip to a method that does not exist is a barrier.
+ */
 async function started(path, token, options) {
   const connection = connect(path, token, options);
   await withTimeout(connection.start(), TIMEOUT, `start ${path}`);
+  await withTimeout(connection.invoke("__barrier").catch(() => {}), TIMEOUT, "barrier");
   return connection;
 }
 

@@ -15,6 +15,8 @@ public sealed class ConnectionRegistry
 
     public int Count => _connections.Count;
 
+    public bool Contains(string connectionId) => _connections.ContainsKey(connectionId);
+
     internal void Add(HubConnectionContext connection) => _connections[connection.ConnectionId] = connection;
 
     internal void Remove(HubConnectionContext connection) =>

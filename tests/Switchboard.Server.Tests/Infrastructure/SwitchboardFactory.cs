@@ -134,7 +134,7 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
         bool messagePack = false)
     {
         var connection = Hub(hubPath, token, transport, messagePack);
-        await connection.StartAsync().WaitAsync(TestTimeouts.Network);
+        await connection.StartedAsync();
         return connection;
     }
 
