@@ -24,7 +24,7 @@ internal static class StoreBenchmark
                     var i = 0;
                     while (clock.Elapsed < duration)
                     {
-                        await store.AppendAsync(new NewGroupMessage($"{a}-{i++}", "bench", "u", "U", DateTime.UtcNow, new string('x', 100)));
+                        await store.AppendAsync(new NewGroupMessage($"{a}-{i++}", "bench", "u", "U", DateTime.UtcNow, new string('x', 100), Idempotent: false));
                         Interlocked.Increment(ref count);
                     }
                 })));

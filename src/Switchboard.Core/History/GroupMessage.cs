@@ -17,13 +17,18 @@ public sealed record GroupMessage(
     string Payload);
 
 /// <summary>A message to append: everything but its position, which the store assigns.</summary>
+/// <param name="Idempotent">
+/// True when <see cref="Id"/> was chosen by the client and a repeat must be recognised. False for
+/// ids the server generated (fresh, so there is nothing to look up): the store skips the check.
+/// </param>
 public sealed record NewGroupMessage(
     string Id,
     string Group,
     string? SenderId,
     string? SenderName,
     DateTime Timestamp,
-    string Payload);
+    string Payload,
+    bool Idempotent = true);
 
 /// <summary>The newest position of a group's history: its last offset (0 when nothing was ever published) and its epoch.</summary>
 public readonly record struct StreamPosition(long Offset, string Epoch);

@@ -479,7 +479,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
             // The lookup runs in this transaction, so it also sees messages inserted earlier in
             // this very batch: two appends of one id in one batch store one message.
-            if (window > TimeSpan.Zero && FindById(findId, message.Group, message.Id, group.Epoch) is { } original
+            if (window > TimeSpan.Zero && message.Idempotent && FindById(findId, message.Group, message.Id, group.Epoch) is { } original
                 && original.Timestamp.Ticks >= windowStart)
             {
                 results[i] = new AppendResult(original, Duplicate: true);

@@ -33,7 +33,8 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
             // Once handed to the store, the append is awaited to the end whatever the caller does:
             // a committed message the sequencer never heard of would hold back every later one.
             result = await history.AppendAsync(new NewGroupMessage(
-                id ?? Guid.NewGuid().ToString("N"), group, senderId, senderName, time.GetUtcNow().UtcDateTime, payload!));
+                id ?? Guid.NewGuid().ToString("N"), group, senderId, senderName, time.GetUtcNow().UtcDateTime, payload!,
+                Idempotent: id is not null));
         }
         catch (Exception e) when (e is not SwitchboardException)
         {
