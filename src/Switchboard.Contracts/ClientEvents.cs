@@ -39,4 +39,6 @@ public static class HubMethods
     public const string Publish = "Publish";
     public const string GetHistory = "GetHistory";
     public const string GetPresence = "GetPresence";
+    public const string SubscribePrivate = "SubscribePrivate";
+    public const string GetPrivateHistory = "GetPrivateHistory";
 }

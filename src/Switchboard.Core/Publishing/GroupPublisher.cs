@@ -15,11 +15,28 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<Sequencer>>> _sequencers = new(StringComparer.Ordinal);
 
-    /// <summary>Checks, stores and delivers one message. Throws <see cref="SwitchboardException"/> for bad input.</summary>
-    public async Task<AppendResult> PublishAsync(string group, string? id, string? senderId, string? senderName,
+    /// <summary>Checks, stores and delivers one message to a group. Throws <see cref="SwitchboardException"/> for bad input.</summary>
+    public Task<AppendResult> PublishAsync(string group, string? id, string? senderId, string? senderName,
         string? payload, int maxPayloadLength)
     {
         SwitchboardException.ThrowIf(InputRules.CheckGroupName(group));
+        return PublishCheckedAsync(group, id, senderId, senderName, payload, maxPayloadLength);
+    }
+
+    /// <summary>
+    /// Checks, stores and delivers a private message to one user: their channel
+    /// <c>user:{userId}</c>, a group name that only the server may use.
+    /// </summary>
+    public Task<AppendResult> PublishPrivateAsync(string targetUserId, string? id, string? senderId, string? senderName,
+        string? payload, int maxPayloadLength)
+    {
+        SwitchboardException.ThrowIf(InputRules.CheckUserId(targetUserId));
+        return PublishCheckedAsync(InputRules.UserGroup(targetUserId), id, senderId, senderName, payload, maxPayloadLength);
+    }
+
+    private async Task<AppendResult> PublishCheckedAsync(string group, string? id, string? senderId, string? senderName,
+        string? payload, int maxPayloadLength)
+    {
         SwitchboardException.ThrowIf(InputRules.CheckMessage(payload, maxPayloadLength));
         if (id is not null)
         {

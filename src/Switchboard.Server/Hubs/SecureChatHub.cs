@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
+using Switchboard.Core.History;
+using Switchboard.Core.Publishing;
 using Switchboard.Core.Validation;
 using Switchboard.Server.Authentication;
 using Switchboard.Server.Hosting;
@@ -10,10 +12,12 @@ namespace Switchboard.Server.Hubs;
 
 /// <summary>
 /// <c>/hubs/secure-chat</c>: always requires a signed-in user. Each connection joins its user's
-/// private group <c>user:{userId}</c>, which clients cannot join by name.
+/// private group <c>user:{userId}</c>, which clients cannot join by name. Private messages go
+/// through the publish path: stored in the recipient's channel with an offset, so a connection
+/// that calls <c>SubscribePrivate</c> receives envelopes and can recover what it missed.
 /// </summary>
 [Authorize]
-public sealed class SecureChatHub(IOptions<SwitchboardOptions> options) : Hub
+public sealed class SecureChatHub(GroupPublisher publisher, IHistoryStore history, IOptions<SwitchboardOptions> options) : Hub
 {
     public override async Task OnConnectedAsync()
     {
@@ -40,9 +44,43 @@ public sealed class SecureChatHub(IOptions<SwitchboardOptions> options) : Hub
 
     public async Task SendPrivateMessage(string targetUserId, string message)
     {
-        HubErrors.ThrowIf(InputRules.CheckUserId(targetUserId));
-        HubErrors.ThrowIf(InputRules.CheckMessage(message, options.Value.MaxMessageLength));
-        await Clients.Group(InputRules.UserGroup(targetUserId))
-            .SendAsync(ClientEvents.PrivateMessage, Context.User.UserId(), message);
+        await publisher.PublishPrivateAsync(targetUserId, id: null, Context.User.UserId(), Context.User.DisplayName(),
+            message, options.Value.MaxMessageLength);
+    }
+
+    /// <summary>
+    /// Switches this connection from <c>PrivateMessage</c> to <c>ReceiveGroupMessage</c> envelopes
+    /// for the caller's own channel, and returns its position, its last messages, or what was
+    /// missed since (offset, epoch), exactly like the chat hub's <c>Subscribe</c>.
+    /// </summary>
+    public async Task<SubscribeResult> SubscribePrivate(SubscribeRequest? request)
+    {
+        request ??= new SubscribeRequest();
+        var limits = options.Value.Recovery;
+        if (request.History < 0 || request.History > limits.MaxHistory || request.Offset < 0)
+        {
+            throw new SwitchboardError(ErrorCodes.PositionInvalid,
+                $"history must be between 0 and {limits.MaxHistory}, and offset must not be negative.").ToHubException();
+        }
+        var channel = InputRules.UserGroup(Context.User.UserId()!);
+        // Join first, read second (see ChatHub.Subscribe); then leave the plain group so nothing arrives twice.
+        await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Envelopes(channel));
+        await Groups.RemoveFromGroupAsync(Context.ConnectionId, ChatGroups.Plain(channel));
+        var result = await Recovery.RecoverAsync(history, channel, request.Offset, request.Epoch, request.History,
+            limits.MaxMessages, limits.MaxCharacters, Context.ConnectionAborted);
+        return result.ToDto(channel);
+    }
+
+    /// <summary>A page of the caller's own private channel.</summary>
+    public async Task<HistoryPageDto> GetPrivateHistory(long after, int limit)
+    {
+        var max = options.Value.Recovery.MaxMessages;
+        if (after < 0 || limit < 1 || limit > max)
+        {
+            throw new SwitchboardError(ErrorCodes.PositionInvalid,
+                $"after must not be negative and limit must be between 1 and {max}.").ToHubException();
+        }
+        var channel = InputRules.UserGroup(Context.User.UserId()!);
+        return (await history.ReadAsync(channel, after, limit, Context.ConnectionAborted)).ToDto(channel);
     }
 }
