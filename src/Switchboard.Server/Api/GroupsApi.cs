@@ -100,11 +100,7 @@ public static class GroupsApi
         IHistoryStore history, IOptions<SwitchboardOptions> options, CancellationToken ct, long after = 0, int limit = 100)
     {
         if (InputRules.CheckGroupName(groupName) is { } invalid) return ApiProblems.Problem(invalid);
-        var max = options.Value.Recovery.MaxMessages;
-        if (after < 0 || limit < 1 || limit > max)
-        {
-            return ApiProblems.Problem(new(ErrorCodes.PositionInvalid, $"after must not be negative and limit must be between 1 and {max}."));
-        }
+        if (RecoveryRules.CheckPage(after, limit, options.Value.Recovery) is { } badPage) return ApiProblems.Problem(badPage);
         var page = await history.ReadAsync(groupName, after, limit, ct);
         return TypedResults.Ok(page.ToDto(groupName));
     }

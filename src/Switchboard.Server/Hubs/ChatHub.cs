@@ -65,11 +65,7 @@ public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, Cha
         HubErrors.ThrowIf(InputRules.CheckGroupName(groupName));
         request ??= new SubscribeRequest();
         var limits = options.Value.Recovery;
-        if (request.History < 0 || request.History > limits.MaxHistory || request.Offset < 0)
-        {
-            throw new SwitchboardError(ErrorCodes.PositionInvalid,
-                $"history must be between 0 and {limits.MaxHistory}, and offset must not be negative.").ToHubException();
-        }
+        HubErrors.ThrowIf(RecoveryRules.CheckSubscribe(request, limits));
         // Join first, read second: a message published in between arrives live and is also in
         // the answer; the client drops the repeat by offset. The other order could lose it.
         await membership.JoinAsync(Context.ConnectionId, groupName, ChatMembership.Mode.Envelopes, request.Presence);
@@ -101,12 +97,7 @@ public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, Cha
     public async Task<HistoryPageDto> GetHistory(string groupName, long after, int limit)
     {
         HubErrors.ThrowIf(InputRules.CheckGroupName(groupName));
-        var max = options.Value.Recovery.MaxMessages;
-        if (after < 0 || limit < 1 || limit > max)
-        {
-            throw new SwitchboardError(ErrorCodes.PositionInvalid,
-                $"after must not be negative and limit must be between 1 and {max}.").ToHubException();
-        }
+        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, options.Value.Recovery));
         var page = await history.ReadAsync(groupName, after, limit, Context.ConnectionAborted);
         return page.ToDto(groupName);
     }

@@ -57,11 +57,7 @@ public sealed class SecureChatHub(GroupPublisher publisher, IHistoryStore histor
     {
         request ??= new SubscribeRequest();
         var limits = options.Value.Recovery;
-        if (request.History < 0 || request.History > limits.MaxHistory || request.Offset < 0)
-        {
-            throw new SwitchboardError(ErrorCodes.PositionInvalid,
-                $"history must be between 0 and {limits.MaxHistory}, and offset must not be negative.").ToHubException();
-        }
+        HubErrors.ThrowIf(RecoveryRules.CheckSubscribe(request, limits));
         var channel = InputRules.UserGroup(Context.User.UserId()!);
         // Join first, read second (see ChatHub.Subscribe); then leave the plain group so nothing arrives twice.
         await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Envelopes(channel));
@@ -74,12 +70,7 @@ public sealed class SecureChatHub(GroupPublisher publisher, IHistoryStore histor
     /// <summary>A page of the caller's own private channel.</summary>
     public async Task<HistoryPageDto> GetPrivateHistory(long after, int limit)
     {
-        var max = options.Value.Recovery.MaxMessages;
-        if (after < 0 || limit < 1 || limit > max)
-        {
-            throw new SwitchboardError(ErrorCodes.PositionInvalid,
-                $"after must not be negative and limit must be between 1 and {max}.").ToHubException();
-        }
+        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, options.Value.Recovery));
         var channel = InputRules.UserGroup(Context.User.UserId()!);
         return (await history.ReadAsync(channel, after, limit, Context.ConnectionAborted)).ToDto(channel);
     }
