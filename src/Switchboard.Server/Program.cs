@@ -15,6 +15,7 @@ builder.AddTokenRedaction();
 builder.AddSwitchboardAuthentication();
 builder.AddSwitchboardHubs();
 builder.AddSwitchboardApi();
+builder.AddSwitchboardHealth();
 
 var app = builder.Build();
 if (!app.SettingsAreValid())
@@ -29,6 +30,7 @@ app.UseAuthorization();
 
 app.MapSwitchboardHubs();
 app.MapSwitchboardApi();
+app.MapSwitchboardHealth();
 
 app.Run();
 return 0;

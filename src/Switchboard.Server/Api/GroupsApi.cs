@@ -23,8 +23,13 @@ public static class GroupsApi
     {
         var group = app.MapGroup("/api/groups")
             .RequireAuthorization(Policies.Publisher)
-            .WithTags("Groups");
+            .WithTags("Groups")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
         group.MapPost("/{groupName}/messages", Publish).WithName("PublishToGroup")
+            .Accepts<PublishRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Publish a message to a chat group; answered once the message is durable.");
         group.MapGet("/{groupName}/messages", GetMessages).WithName("GetGroupMessages")
             .WithSummary("Page through a group's history: messages after an offset.");

@@ -18,13 +18,16 @@ public static class NotificationsApi
     {
         var group = app.MapGroup("/api/notifications")
             .RequireAuthorization(Policies.Publisher)
-            .WithTags("Notifications");
+            .WithTags("Notifications")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
 
-        group.MapPost("/broadcast", Broadcast).WithName("BroadcastNotification")
+        group.MapPost("/broadcast", Broadcast).WithName("BroadcastNotification").Accepts<string>("application/json")
             .WithSummary("Send a notification to every connection of the notifications hub.");
-        group.MapPost("/users/{userId}", ToUser).WithName("NotifyUser")
+        group.MapPost("/users/{userId}", ToUser).WithName("NotifyUser").Accepts<string>("application/json")
             .WithSummary("Send a notification to every connection of one user.");
-        group.MapPost("/groups/{groupName}", ToGroup).WithName("NotifyGroup")
+        group.MapPost("/groups/{groupName}", ToGroup).WithName("NotifyGroup").Accepts<string>("application/json")
             .WithSummary("Send a notification to every connection in one group.");
         return group;
     }

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Switchboard.Core.History;
+
+namespace Switchboard.Server.Hosting;
+
+/// <summary>
+/// <c>/health/live</c>: the process answers. <c>/health/ready</c>: it can also serve, which means
+/// its history store answers a read. Both are anonymous (they reveal nothing but the status).
+/// </summary>
+public static class HealthExtensions
+{
+    public static WebApplicationBuilder AddSwitchboardHealth(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks().AddCheck<HistoryHealthCheck>("history", tags: ["ready"]);
+        return builder;
+    }
+
+    public static WebApplication MapSwitchboardHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
+        return app;
+    }
+
+    private sealed class HistoryHealthCheck(IHistoryStore history) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                // A read of a group no client can name ('$' is not allowed); reads never write.
+                await history.GetPositionAsync("$health", cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+                return HealthCheckResult.Healthy();
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return HealthCheckResult.Unhealthy("The history store does not answer.");
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Net;
+using System.Text.Json;
+using Switchboard.Server.Tests.Infrastructure;
+
+namespace Switchboard.Server.Tests;
+
+public sealed class OperationsTests(SwitchboardFactory server) : IClassFixture<SwitchboardFactory>
+{
+    [Theory]
+    [InlineData("/health/live")]
+    [InlineData("/health/ready")]
+    public async Task HealthEndpointsAnswerHealthyWithoutAToken(string path)
+    {
+        using var http = server.Http();
+        var response = await http.GetAsync(path).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentDescribesEveryApiRoute()
+    {
+        using var http = server.Http();
+        using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json").DefaultTimeout());
+        var paths = document.RootElement.GetProperty("paths");
+
+        foreach (var (path, method) in new[]
+        {
+            ("/api/notifications/broadcast", "post"), ("/api/notifications/users/{userId}", "post"),
+            ("/api/notifications/groups/{groupName}", "post"), ("/api/presence/users/{userId}", "get"),
+            ("/api/groups/{groupName}/messages", "post"), ("/api/groups/{groupName}/messages", "get"),
+            ("/api/groups/{groupName}/presence", "get"), ("/api/groups/{groupName}/users/{userId}", "post"),
+            ("/api/groups/{groupName}/users/{userId}", "delete"), ("/api/users/{userId}/presence", "get"),
+            ("/api/connections/{connectionId}", "delete"), ("/api/users/{userId}/connections", "delete"), ("/api/stats", "get"),
+        })
+        {
+            Assert.True(paths.TryGetProperty(path, out var item) && item.TryGetProperty(method, out _), $"{method} {path} is described");
+        }
+        var publish = paths.GetProperty("/api/groups/{groupName}/messages").GetProperty("post");
+        Assert.Equal("PublishToGroup", publish.GetProperty("operationId").GetString());
+        Assert.True(publish.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
+    }
+}
