@@ -28,7 +28,7 @@ public static class GroupsApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
         group.MapPost("/{groupName}/messages", Publish).WithName("PublishToGroup")
-            .Accepts<PublishRequest>("application/json")
+            .WithJsonBody<PublishRequest>()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Publish a message to a chat group; answered once the message is durable.");
         group.MapGet("/{groupName}/messages", GetMessages).WithName("GetGroupMessages")

@@ -23,11 +23,11 @@ public static class NotificationsApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
-        group.MapPost("/broadcast", Broadcast).WithName("BroadcastNotification").Accepts<string>("application/json")
+        group.MapPost("/broadcast", Broadcast).WithName("BroadcastNotification").WithJsonBody<string>()
             .WithSummary("Send a notification to every connection of the notifications hub.");
-        group.MapPost("/users/{userId}", ToUser).WithName("NotifyUser").Accepts<string>("application/json")
+        group.MapPost("/users/{userId}", ToUser).WithName("NotifyUser").WithJsonBody<string>()
             .WithSummary("Send a notification to every connection of one user.");
-        group.MapPost("/groups/{groupName}", ToGroup).WithName("NotifyGroup").Accepts<string>("application/json")
+        group.MapPost("/groups/{groupName}", ToGroup).WithName("NotifyGroup").WithJsonBody<string>()
             .WithSummary("Send a notification to every connection in one group.");
         return group;
     }
