@@ -14,12 +14,13 @@ internal static class HistoryBenchmark
 {
     public sealed record Run(string Server, double PublishesPerSecond);
 
-    public static async Task<int> RunAsync(int runs, int publishers, TimeSpan duration, int catchUp)
+    public static async Task<int> RunAsync(int runs, int publishers, TimeSpan duration, int catchUp, string durability)
     {
+        Console.WriteLine($"history durability: {durability}");
         var token = await ServerProcess.TokenAsync("bench", "Publisher");
         var throughput = new List<Run>();
         var catchUpMs = new List<double>();
-        await using (var durable = await ServerProcess.StartAsync([]))
+        await using (var durable = await ServerProcess.StartAsync(new() { ["Switchboard__History__Durability"] = durability }))
         await using (var off = await ServerProcess.StartAsync(new() { ["Switchboard__History__Enabled"] = "false" }))
         {
             for (var run = 1; run <= runs; run++)
