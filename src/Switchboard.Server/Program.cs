@@ -16,6 +16,7 @@ builder.AddSwitchboardAuthentication();
 builder.AddSwitchboardHubs();
 builder.AddSwitchboardApi();
 builder.AddSwitchboardHealth();
+builder.AddSwitchboardMetrics();
 
 var app = builder.Build();
 if (!app.SettingsAreValid())
@@ -31,6 +32,7 @@ app.UseAuthorization();
 app.MapSwitchboardHubs();
 app.MapSwitchboardApi();
 app.MapSwitchboardHealth();
+app.MapSwitchboardMetrics();
 
 app.Run();
 return 0;

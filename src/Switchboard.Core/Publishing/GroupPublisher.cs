@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Switchboard.Contracts;
+using Switchboard.Core.Diagnostics;
 using Switchboard.Core.History;
 using Switchboard.Core.Validation;
 
@@ -11,7 +12,7 @@ namespace Switchboard.Core.Publishing;
 /// then fan out, in offset order per group. A message is acknowledged once it is durable in
 /// history; live delivery is at most once, and recovery from history fills any gap.
 /// </summary>
-public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, TimeProvider time)
+public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, TimeProvider time, SwitchboardMetrics metrics)
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<Sequencer>>> _sequencers = new(StringComparer.Ordinal);
 
@@ -44,9 +45,11 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         }
         Sequencer sequencer;
         AppendResult result;
+        long started;
         try
         {
             sequencer = await SequencerFor(group);
+            started = time.GetTimestamp();
             // Once handed to the store, the append is awaited to the end whatever the caller does:
             // a committed message the sequencer never heard of would hold back every later one.
             result = await history.AppendAsync(new NewGroupMessage(
@@ -62,8 +65,13 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
             throw new SwitchboardException(new SwitchboardError(ErrorCodes.HistoryUnavailable,
                 "The message could not be stored and was not delivered; retry with the same id."), e);
         }
-        if (!result.Duplicate)
+        if (result.Duplicate)
         {
+            metrics.Duplicate();
+        }
+        else
+        {
+            metrics.Published(group.StartsWith(InputRules.ReservedUserPrefix, StringComparison.Ordinal), time.GetElapsedTime(started));
             await sequencer.Committed(result.Message, fanout);
         }
         return result;

@@ -5,6 +5,8 @@ using Switchboard.Core.Validation;
 using Switchboard.Server.Authentication;
 using Switchboard.Server.Hubs;
 
+using Switchboard.Server.Hosting;
+
 namespace Switchboard.Server.Api;
 
 /// <summary>
@@ -20,7 +22,8 @@ public static class ConnectionsApi
 
     public static IEndpointRouteBuilder MapConnectionsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").RequireAuthorization(Policies.Publisher).WithTags("Connections");
+        var api = app.MapGroup("/api").RequireAuthorization(Policies.Publisher).WithTags("Connections")
+            .CountRefusals();
         api.MapDelete("/connections/{connectionId}", CloseConnection).WithName("CloseConnection")
             .WithSummary("Close one connection, with an optional reason (query string 'reason').");
         api.MapDelete("/users/{userId}/connections", CloseUser).WithName("CloseUserConnections")

@@ -24,6 +24,7 @@ public static class GroupsApi
         var group = app.MapGroup("/api/groups")
             .RequireAuthorization(Policies.Publisher)
             .WithTags("Groups")
+            .CountRefusals()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);

@@ -19,6 +19,7 @@ public static class NotificationsApi
         var group = app.MapGroup("/api/notifications")
             .RequireAuthorization(Policies.Publisher)
             .WithTags("Notifications")
+            .CountRefusals()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);

@@ -4,6 +4,8 @@ using Switchboard.Core.Presence;
 using Switchboard.Core.Validation;
 using Switchboard.Server.Authentication;
 
+using Switchboard.Server.Hosting;
+
 namespace Switchboard.Server.Api;
 
 /// <summary><c>/api/presence</c>: who is online, from the connection tracker. Role Admin or Publisher.</summary>
@@ -16,11 +18,12 @@ public static class PresenceApi
     {
         var group = app.MapGroup("/api/presence")
             .RequireAuthorization(Policies.Publisher)
-            .WithTags("Presence");
+            .WithTags("Presence")
+            .CountRefusals();
         group.MapGet("/users/{userId}", GetUser).WithName("GetUserPresence")
             .WithSummary("Whether a user is online, and the ids of their connections.");
 
-        app.MapGroup("/api/users").RequireAuthorization(Policies.Publisher).WithTags("Presence")
+        app.MapGroup("/api/users").RequireAuthorization(Policies.Publisher).WithTags("Presence").CountRefusals()
             .MapGet("/{userId}/presence", GetUserDetail).WithName("GetUserPresenceDetail")
             .WithSummary("Whether a user is online, when last seen, and the chat groups they are in.");
         return group;

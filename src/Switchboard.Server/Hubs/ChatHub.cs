@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
+using Switchboard.Core.Diagnostics;
 using Switchboard.Core.History;
 using Switchboard.Core.Presence;
 using Switchboard.Core.Publishing;
@@ -16,7 +17,7 @@ namespace Switchboard.Server.Hubs;
 /// that <c>Subscribe</c> receive them as envelopes and can recover what they missed.
 /// </summary>
 public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, ChatMembership membership, IPresenceStore presence,
-    IOptions<SwitchboardOptions> options, ILogger<ChatHub> logger) : Hub
+    SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options, ILogger<ChatHub> logger) : Hub
 {
     public override async Task OnConnectedAsync()
     {
@@ -71,6 +72,7 @@ public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, Cha
         await membership.JoinAsync(Context.ConnectionId, groupName, ChatMembership.Mode.Envelopes, request.Presence);
         var result = await Recovery.RecoverAsync(history, groupName, request.Offset, request.Epoch, request.History,
             limits.MaxMessages, limits.MaxCharacters, Context.ConnectionAborted);
+        metrics.Subscribed(request.Offset is not null, result.Recovered);
         return result.ToDto(groupName);
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
+using Switchboard.Core.Diagnostics;
 using Switchboard.Core.Validation;
 using Switchboard.Server.Hosting;
 
@@ -10,7 +11,7 @@ namespace Switchboard.Server.Hubs;
 /// <c>/hubs/robust</c>: the guide's error-handling hub. Every refusal and failure comes back as a
 /// failed <see cref="Result"/> with a code; the method never throws.
 /// </summary>
-public sealed class RobustHub(IOptions<SwitchboardOptions> options, ILogger<RobustHub> logger) : Hub
+public sealed class RobustHub(IOptions<SwitchboardOptions> options, SwitchboardMetrics metrics, ILogger<RobustHub> logger) : Hub
 {
     public async Task<Result> SendMessage(MessageRequest request)
     {
@@ -18,6 +19,7 @@ public sealed class RobustHub(IOptions<SwitchboardOptions> options, ILogger<Robu
         {
             if (InputRules.CheckMessage(request?.Message, options.Value.MaxMessageLength) is { } error)
             {
+                metrics.Refused(error.Code);
                 return Result.Failure(error);
             }
             await Clients.All.SendAsync(ClientEvents.ReceiveMessage, Context.NameOrAnonymous(), request!.Message);

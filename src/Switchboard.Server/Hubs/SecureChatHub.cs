@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
+using Switchboard.Core.Diagnostics;
 using Switchboard.Core.History;
 using Switchboard.Core.Publishing;
 using Switchboard.Core.Validation;
@@ -17,7 +18,7 @@ namespace Switchboard.Server.Hubs;
 /// that calls <c>SubscribePrivate</c> receives envelopes and can recover what it missed.
 /// </summary>
 [Authorize]
-public sealed class SecureChatHub(GroupPublisher publisher, IHistoryStore history, IOptions<SwitchboardOptions> options) : Hub
+public sealed class SecureChatHub(GroupPublisher publisher, IHistoryStore history, SwitchboardMetrics metrics, IOptions<SwitchboardOptions> options) : Hub
 {
     public override async Task OnConnectedAsync()
     {
@@ -64,6 +65,7 @@ public sealed class SecureChatHub(GroupPublisher publisher, IHistoryStore histor
         await Groups.RemoveFromGroupAsync(Context.ConnectionId, ChatGroups.Plain(channel));
         var result = await Recovery.RecoverAsync(history, channel, request.Offset, request.Epoch, request.History,
             limits.MaxMessages, limits.MaxCharacters, Context.ConnectionAborted);
+        metrics.Subscribed(request.Offset is not null, result.Recovered);
         return result.ToDto(channel);
     }
 

@@ -1,0 +1,52 @@
+using System.Diagnostics.Metrics;
+
+namespace Switchboard.Core.Diagnostics;
+
+/// <summary>
+/// Switchboard's own instruments, on the meter <see cref="MeterName"/>. Tags are low-cardinality
+/// on purpose (no group names, user ids or connection ids): a metric series per group would grow
+/// without bound.
+/// </summary>
+public sealed class SwitchboardMetrics
+{
+    public const string MeterName = "Switchboard";
+
+    private readonly Counter<long> _published;
+    private readonly Counter<long> _duplicates;
+    private readonly Histogram<double> _appendDuration;
+    private readonly Counter<long> _subscriptions;
+    private readonly Counter<long> _refusals;
+
+    public SwitchboardMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _published = meter.CreateCounter<long>("switchboard.messages.published", "{message}",
+            "Messages stored and delivered through the publish path, by kind (group or private).");
+        _duplicates = meter.CreateCounter<long>("switchboard.messages.duplicates", "{message}",
+            "Publishes acknowledged as duplicates of an earlier id; neither stored nor delivered again.");
+        _appendDuration = meter.CreateHistogram<double>("switchboard.history.append.duration", "s",
+            "Time from handing a message to the history store to its durable acknowledgement.", tags: null,
+            advice: new InstrumentAdvice<double>
+            {
+                HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+            });
+        _subscriptions = meter.CreateCounter<long>("switchboard.subscriptions", "{subscription}",
+            "Subscribe answers, by outcome: first (no position given), recovered, or not_recovered.");
+        _refusals = meter.CreateCounter<long>("switchboard.refusals", "{refusal}",
+            "Calls and requests refused with a Switchboard error code, by code.");
+    }
+
+    public void Published(bool isPrivate, TimeSpan appendDuration)
+    {
+        _published.Add(1, new KeyValuePair<string, object?>("kind", isPrivate ? "private" : "group"));
+        _appendDuration.Record(appendDuration.TotalSeconds);
+    }
+
+    public void Duplicate() => _duplicates.Add(1);
+
+    public void Subscribed(bool positionGiven, bool recovered) =>
+        _subscriptions.Add(1, new KeyValuePair<string, object?>("outcome",
+            !positionGiven ? "first" : recovered ? "recovered" : "not_recovered"));
+
+    public void Refused(string code) => _refusals.Add(1, new KeyValuePair<string, object?>("code", code));
+}
