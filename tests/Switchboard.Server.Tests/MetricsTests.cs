@@ -10,6 +10,14 @@ namespace Switchboard.Server.Tests;
 /// <summary>A server of its own, so the counters start at zero.</summary>
 public sealed class MetricsServer() : SwitchboardFactoryWith([]);
 
+/// <summary>
+/// OpenTelemetry listens to meters by name, so every server in this test process would count
+/// into every other's "Switchboard" series. This collection runs alone, after the others.
+/// </summary>
+[CollectionDefinition(nameof(MetricsCollection), DisableParallelization = true)]
+public sealed class MetricsCollection;
+
+[Collection(nameof(MetricsCollection))]
 public sealed class MetricsTests(MetricsServer server) : IClassFixture<MetricsServer>
 {
     [Fact]
