@@ -42,6 +42,8 @@ public static class ErrorCodes
     public const string InternalError = "internal_error";
     /// <summary>History could not store the message (storage failing or unreachable); nothing was delivered. Retry with the same id.</summary>
     public const string HistoryUnavailable = "history_unavailable";
+    /// <summary>Too many invocations from one connection; also the close reason after repeated violations.</summary>
+    public const string RateLimited = "rate_limited";
     /// <summary>No open connection has that id (on this server).</summary>
     public const string ConnectionNotFound = "connection_not_found";
     /// <summary>An HTTP request body was not the JSON the endpoint expects.</summary>
@@ -56,4 +58,7 @@ public static class CloseReasons
 {
     /// <summary>Closed through the HTTP API (<c>DELETE /api/connections/{id}</c>, <c>DELETE /api/users/{id}/connections</c>).</summary>
     public const string Disconnected = "disconnected";
+
+    /// <summary>The connection went on invoking past its rate limit (<c>Switchboard:Limits</c>).</summary>
+    public const string RateLimited = ErrorCodes.RateLimited;
 }

@@ -35,6 +35,8 @@ export async function startServer(settings = {}) {
     ASPNETCORE_ENVIRONMENT: "Testing",
     Jwt__Key: testKey,
     Switchboard__History__DataFolder: data,
+    // Tests flood on purpose (1,000 publishes from one connection).
+    Switchboard__Limits__InvocationsPerSecond: "0",
     ...settings,
   };
   const child = spawn("dotnet", [serverDll, "--urls", "http://127.0.0.1:0"], { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -53,6 +53,12 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
             failures.Add("Switchboard:Recovery:MaxCharacters must be at least 1.");
         if (o.Recovery.MaxHistory < 0 || o.Recovery.MaxHistory > o.Recovery.MaxMessages)
             failures.Add("Switchboard:Recovery:MaxHistory must be between 0 and Switchboard:Recovery:MaxMessages.");
+        if (o.Limits.InvocationsPerSecond < 0)
+            failures.Add("Switchboard:Limits:InvocationsPerSecond must not be negative (0 turns the limit off).");
+        if (o.Limits.InvocationBurst < 1)
+            failures.Add("Switchboard:Limits:InvocationBurst must be at least 1.");
+        if (o.Limits.ViolationsBeforeClose < 1)
+            failures.Add("Switchboard:Limits:ViolationsBeforeClose must be at least 1.");
         if (o.Upload.ProgressInterval < TimeSpan.Zero)
             failures.Add("Switchboard:Upload:ProgressInterval must not be negative.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

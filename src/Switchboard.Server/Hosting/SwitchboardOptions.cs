@@ -51,6 +51,21 @@ public sealed class SwitchboardOptions
     public UploadOptions Upload { get; set; } = new();
 
     public RecoveryOptions Recovery { get; set; } = new();
+
+    public LimitsOptions Limits { get; set; } = new();
+}
+
+/// <summary><c>Switchboard:Limits</c>: per-connection invocation rate.</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>Hub invocations one connection may make per second, sustained. 0 turns the limit off. Default 50.</summary>
+    public double InvocationsPerSecond { get; set; } = 50;
+
+    /// <summary>Invocations a connection may make in a burst above the sustained rate. Default 100.</summary>
+    public int InvocationBurst { get; set; } = 100;
+
+    /// <summary>Refusals in a row after which the connection is closed with reason <c>rate_limited</c>. Default 20.</summary>
+    public int ViolationsBeforeClose { get; set; } = 20;
 }
 
 /// <summary><c>Switchboard:Recovery</c>: how much one answer to <c>Subscribe</c> or <c>GetHistory</c> may carry.</summary>

@@ -47,6 +47,7 @@ public static class SwitchboardHubs
 
         services.AddSignalR(options =>
             {
+                options.AddFilter<RateLimitFilter>();
                 options.AddFilter<SwitchboardErrorFilter>();
                 options.AddFilter<ConnectionTrackingFilter>();
             })

@@ -38,6 +38,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
         start.Environment["Jwt__Key"] = SwitchboardFactory.TestKey;
         start.Environment["Switchboard__History__DataFolder"] = dataFolder;
+        start.Environment["Switchboard__Limits__InvocationsPerSecond"] = "0";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (key, value) in settings ?? [])
         {
