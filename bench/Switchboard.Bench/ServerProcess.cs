@@ -55,6 +55,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         start.Environment["Switchboard__History__DataFolder"] = data;
         // The benchmark measures capacity: the per-connection invocation limit would cap it.
         start.Environment["Switchboard__Limits__InvocationsPerSecond"] = "0";
+        start.Environment["Switchboard__Limits__HttpRequestsPerSecond"] = "0";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (k, v) in settings) start.Environment[k] = v;

@@ -38,6 +38,8 @@ public static class ErrorCodes
     public const string ArgumentInvalid = "argument_invalid";
     /// <summary>The client ended an upload stream with an error before completing it.</summary>
     public const string UploadCancelled = "upload_cancelled";
+    /// <summary>An HTTP request body was larger than <c>Switchboard:Limits:MaxRequestBodyBytes</c> (413).</summary>
+    public const string BodyTooLarge = "body_too_large";
     /// <summary>The server failed while handling a valid request; nothing was sent.</summary>
     public const string InternalError = "internal_error";
     /// <summary>History could not store the message (storage failing or unreachable); nothing was delivered. Retry with the same id.</summary>

@@ -28,6 +28,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapSwitchboardHubs();
 app.MapSwitchboardApi();

@@ -5,6 +5,7 @@ public static class ApiExtensions
     public static WebApplicationBuilder AddSwitchboardApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
+        builder.Services.AddApiRateLimiting();
         builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Switchboard HTTP API";

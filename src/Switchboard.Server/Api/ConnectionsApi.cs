@@ -23,7 +23,8 @@ public static class ConnectionsApi
     public static IEndpointRouteBuilder MapConnectionsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").RequireAuthorization(Policies.Publisher).WithTags("Connections")
-            .CountRefusals();
+            .CountRefusals()
+            .RequireRateLimiting(ApiRateLimiting.Policy);
         api.MapDelete("/connections/{connectionId}", CloseConnection).WithName("CloseConnection")
             .WithSummary("Close one connection, with an optional reason (query string 'reason').");
         api.MapDelete("/users/{userId}/connections", CloseUser).WithName("CloseUserConnections")
@@ -36,7 +37,7 @@ public static class ConnectionsApi
         if (CheckReason(reason) is { } invalid) return invalid;
         return await registry.CloseAsync(connectionId, Reason(reason))
             ? TypedResults.Ok(new CloseResult(1))
-            : ApiProblems.Problem(new(ErrorCodes.ConnectionNotFound, "No open connection has that id."), StatusCodes.Status404NotFound);
+            : ApiProblems.Problem(new(ErrorCodes.ConnectionNotFound, "No open connection has that id."));
     }
 
     private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseUser(string userId, ConnectionRegistry registry, IConnectionTracker tracker, string? reason = null)

@@ -25,6 +25,7 @@ public static class GroupsApi
             .RequireAuthorization(Policies.Publisher)
             .WithTags("Groups")
             .CountRefusals()
+            .RequireRateLimiting(ApiRateLimiting.Policy)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
@@ -68,33 +69,20 @@ public static class GroupsApi
         GroupPublisher publisher, IOptions<SwitchboardOptions> options, CancellationToken ct)
     {
         if (InputRules.CheckGroupName(groupName) is { } invalid) return ApiProblems.Problem(invalid);
-        PublishRequest? body;
-        try
-        {
-            body = request.HasJsonContentType()
-                ? await JsonSerializer.DeserializeAsync<PublishRequest>(request.Body, JsonSerializerOptions.Web, ct)
-                : null;
-        }
-        catch (JsonException)
-        {
-            body = null;
-        }
-        if (body is null)
-        {
-            return ApiProblems.Problem(new(ErrorCodes.BodyInvalid,
-                "The body must be a JSON object { \"message\": \"...\", \"id\": \"optional\" } with Content-Type application/json."));
-        }
+        var (body, invalidBody) = await ApiProblems.ReadJsonAsync<PublishRequest>(request, options.Value.Limits.MaxRequestBodyBytes,
+            "a JSON object { \"message\": \"...\", \"id\": \"optional\" }", "{ \"message\": \"Hello\" }", ct);
+        if (invalidBody is not null) return ApiProblems.Problem(invalidBody);
         try
         {
             var user = request.HttpContext.User;
-            var result = await publisher.PublishAsync(groupName, body.Id, user.UserId(), user.DisplayName(), body.Message,
+            var result = await publisher.PublishAsync(groupName, body!.Id, user.UserId(), user.DisplayName(), body.Message,
                 options.Value.MaxMessageLength);
             return TypedResults.Ok(result.ToPublishResult());
         }
         catch (SwitchboardException e) when (e.Error.Code == ErrorCodes.HistoryUnavailable)
         {
             request.HttpContext.Response.Headers.RetryAfter = "5";
-            return ApiProblems.Problem(e.Error, StatusCodes.Status503ServiceUnavailable);
+            return ApiProblems.Problem(e.Error);
         }
         catch (SwitchboardException e)
         {

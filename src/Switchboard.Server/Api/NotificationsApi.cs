@@ -20,6 +20,7 @@ public static class NotificationsApi
             .RequireAuthorization(Policies.Publisher)
             .WithTags("Notifications")
             .CountRefusals()
+            .RequireRateLimiting(ApiRateLimiting.Policy)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
@@ -65,7 +66,8 @@ public static class NotificationsApi
     private static async Task<(string? Message, ProblemHttpResult? Error)> ReadMessageAsync(
         HttpRequest request, SwitchboardOptions options, CancellationToken ct)
     {
-        var (message, error) = await ApiProblems.ReadJsonStringAsync(request, ct);
+        var (message, error) = await ApiProblems.ReadJsonAsync<string>(request, options.Limits.MaxRequestBodyBytes,
+            "a JSON string", "\"Hello\"", ct);
         error ??= InputRules.CheckMessage(message, options.MaxMessageLength);
         return error is null ? (message, null) : (null, ApiProblems.Problem(error));
     }

@@ -19,11 +19,13 @@ public static class PresenceApi
         var group = app.MapGroup("/api/presence")
             .RequireAuthorization(Policies.Publisher)
             .WithTags("Presence")
-            .CountRefusals();
+            .CountRefusals()
+            .RequireRateLimiting(ApiRateLimiting.Policy);
         group.MapGet("/users/{userId}", GetUser).WithName("GetUserPresence")
             .WithSummary("Whether a user is online, and the ids of their connections.");
 
         app.MapGroup("/api/users").RequireAuthorization(Policies.Publisher).WithTags("Presence").CountRefusals()
+            .RequireRateLimiting(ApiRateLimiting.Policy)
             .MapGet("/{userId}/presence", GetUserDetail).WithName("GetUserPresenceDetail")
             .WithSummary("Whether a user is online, when last seen, and the chat groups they are in.");
         return group;

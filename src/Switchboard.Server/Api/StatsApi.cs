@@ -18,6 +18,7 @@ public static class StatsApi
         app.MapGet("/api/stats", (ConnectionRegistry connections, IConnectionTracker tracker, ActiveStreams streams) =>
                 TypedResults.Ok(new Stats(connections.Count, tracker.OnlineUserCount, new StreamStats(streams.Downloads, streams.Uploads))))
             .RequireAuthorization(Policies.Publisher)
+            .RequireRateLimiting(ApiRateLimiting.Policy)
             .WithTags("Stats")
             .WithName("GetStats")
             .WithSummary("Open connections, online users and running streams of this server process.");

@@ -66,6 +66,15 @@ public sealed class LimitsOptions
 
     /// <summary>Refusals in a row after which the connection is closed with reason <c>rate_limited</c>. Default 20.</summary>
     public int ViolationsBeforeClose { get; set; } = 20;
+
+    /// <summary>HTTP API requests per second per caller (token <c>sub</c>, or address when anonymous). 0 turns it off. Default 100.</summary>
+    public double HttpRequestsPerSecond { get; set; } = 100;
+
+    /// <summary>HTTP API requests a caller may make at once above the sustained rate. Default 200.</summary>
+    public int HttpBurst { get; set; } = 200;
+
+    /// <summary>Largest HTTP API request body, in bytes. Default 65536.</summary>
+    public int MaxRequestBodyBytes { get; set; } = 64 * 1024;
 }
 
 /// <summary><c>Switchboard:Recovery</c>: how much one answer to <c>Subscribe</c> or <c>GetHistory</c> may carry.</summary>

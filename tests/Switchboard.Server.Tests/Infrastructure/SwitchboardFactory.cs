@@ -32,6 +32,7 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
         _settings = new Dictionary<string, string?>(settings);
         // Tests flood on purpose (1,000 publishes from one connection); the rate limit's own tests turn it on.
         _settings.TryAdd("Switchboard:Limits:InvocationsPerSecond", "0");
+        _settings.TryAdd("Switchboard:Limits:HttpRequestsPerSecond", "0");
         if (!_settings.ContainsKey("Switchboard:History:DataFolder"))
         {
             DataFolder = Directory.CreateTempSubdirectory("switchboard-test-").FullName;
