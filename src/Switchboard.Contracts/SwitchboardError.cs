@@ -44,6 +44,8 @@ public static class ErrorCodes
     public const string InternalError = "internal_error";
     /// <summary>History could not store the message (storage failing or unreachable); nothing was delivered. Retry with the same id.</summary>
     public const string HistoryUnavailable = "history_unavailable";
+    /// <summary>The connection is already in <c>Switchboard:Limits:MaxGroupsPerConnection</c> groups.</summary>
+    public const string TooManyGroups = "too_many_groups";
     /// <summary>Too many invocations from one connection; also the close reason after repeated violations.</summary>
     public const string RateLimited = "rate_limited";
     /// <summary>No open connection has that id (on this server).</summary>

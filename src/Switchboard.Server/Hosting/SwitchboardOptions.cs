@@ -73,6 +73,9 @@ public sealed class LimitsOptions
     /// <summary>HTTP API requests a caller may make at once above the sustained rate. Default 200.</summary>
     public int HttpBurst { get; set; } = 200;
 
+    /// <summary>Most groups one connection may join (chat and notifications hubs). Default 100.</summary>
+    public int MaxGroupsPerConnection { get; set; } = 100;
+
     /// <summary>Largest HTTP API request body, in bytes. Default 65536.</summary>
     public int MaxRequestBodyBytes { get; set; } = 64 * 1024;
 }

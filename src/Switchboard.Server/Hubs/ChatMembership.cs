@@ -27,7 +27,7 @@ internal static class ChatGroups
 /// and user-level memberships (groups a user belongs to on every connection, present and
 /// future), kept in step. Hubs and the HTTP API both go through here.
 /// </summary>
-public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore presence, IUserGroupStore userGroups)
+public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore presence, IUserGroupStore userGroups, GroupQuota quota)
 {
     /// <summary>The chat hub's connections per user, for applying user-level memberships to them.</summary>
     private readonly InMemoryConnectionTracker _chatConnections = new();
@@ -41,12 +41,13 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         await presence.ConnectedAsync(connectionId, userId, name ?? userId);
         foreach (var group in await userGroups.GetGroupsAsync(userId))
         {
-            await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false);
+            await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false, byServer: true);
         }
     }
 
     internal async Task DisconnectedAsync(string connectionId, string? userId)
     {
+        quota.Forget(connectionId);
         if (userId is null) return;
         _chatConnections.RemoveConnection(userId, connectionId);
         foreach (var change in await presence.DisconnectedAsync(connectionId))
@@ -55,8 +56,10 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         }
     }
 
-    public async Task JoinAsync(string connectionId, string group, Mode mode, bool presenceEvents)
+    /// <summary>Puts a connection in a group. A client's own join is refused with <c>too_many_groups</c> when it is full; the server's (<paramref name="byServer"/>) never is.</summary>
+    public async Task JoinAsync(string connectionId, string group, Mode mode, bool presenceEvents, bool byServer = false)
     {
+        Core.SwitchboardException.ThrowIf(quota.TryAdd(connectionId, group, enforce: !byServer));
         await hub.Groups.AddToGroupAsync(connectionId, mode == Mode.Plain ? ChatGroups.Plain(group) : ChatGroups.Envelopes(group));
         if (presenceEvents)
         {
@@ -71,6 +74,7 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// <summary>Leaving a group leaves it in every mode.</summary>
     public async Task LeaveAsync(string connectionId, string group)
     {
+        quota.Remove(connectionId, group);
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Plain(group));
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Envelopes(group));
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.PresenceEvents(group));
@@ -86,7 +90,7 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         var added = await userGroups.AddAsync(userId, group);
         foreach (var connectionId in _chatConnections.GetUserConnections(userId))
         {
-            await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false);
+            await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false, byServer: true);
         }
         return added;
     }

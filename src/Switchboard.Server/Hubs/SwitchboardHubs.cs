@@ -41,6 +41,7 @@ public static class SwitchboardHubs
         services.AddSqliteHistory();
         services.AddSingleton<IPresenceStore, InMemoryPresenceStore>();
         services.AddSingleton<IUserGroupStore, InMemoryUserGroupStore>();
+        services.AddSingleton<GroupQuota>();
         services.AddSingleton<ChatMembership>();
         services.AddSingleton<IGroupFanout, ChatGroupFanout>();
         services.AddSingleton<GroupPublisher>();
