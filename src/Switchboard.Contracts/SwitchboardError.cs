@@ -44,6 +44,8 @@ public static class ErrorCodes
     public const string InternalError = "internal_error";
     /// <summary>History could not store the message (storage failing or unreachable); nothing was delivered. Retry with the same id.</summary>
     public const string HistoryUnavailable = "history_unavailable";
+    /// <summary>The user already has <c>Switchboard:Limits:MaxConnectionsPerUser</c> connections open; the new one is closed.</summary>
+    public const string TooManyConnections = "too_many_connections";
     /// <summary>The connection is already in <c>Switchboard:Limits:MaxGroupsPerConnection</c> groups.</summary>
     public const string TooManyGroups = "too_many_groups";
     /// <summary>Too many invocations from one connection; also the close reason after repeated violations.</summary>

@@ -63,6 +63,8 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
             failures.Add("Switchboard:Limits:HttpRequestsPerSecond must not be negative (0 turns the limit off).");
         if (o.Limits.HttpBurst < 1)
             failures.Add("Switchboard:Limits:HttpBurst must be at least 1.");
+        if (o.Limits.MaxConnectionsPerUser < 0)
+            failures.Add("Switchboard:Limits:MaxConnectionsPerUser must not be negative (0 turns the limit off).");
         if (o.Limits.MaxGroupsPerConnection < 1)
             failures.Add("Switchboard:Limits:MaxGroupsPerConnection must be at least 1.");
         if (o.Limits.MaxRequestBodyBytes is < 1024 or > 16 * 1024 * 1024)

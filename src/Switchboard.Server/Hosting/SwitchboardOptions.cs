@@ -73,6 +73,9 @@ public sealed class LimitsOptions
     /// <summary>HTTP API requests a caller may make at once above the sustained rate. Default 200.</summary>
     public int HttpBurst { get; set; } = 200;
 
+    /// <summary>Most connections one user (token <c>sub</c>) may have open, all hubs together. 0 turns it off. Default 100.</summary>
+    public int MaxConnectionsPerUser { get; set; } = 100;
+
     /// <summary>Most groups one connection may join (chat and notifications hubs). Default 100.</summary>
     public int MaxGroupsPerConnection { get; set; } = 100;
 

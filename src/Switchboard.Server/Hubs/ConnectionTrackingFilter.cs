@@ -1,5 +1,9 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Switchboard.Contracts;
 using Switchboard.Core.Connections;
+using Switchboard.Core.Diagnostics;
+using Switchboard.Server.Hosting;
 using Switchboard.Server.Authentication;
 
 namespace Switchboard.Server.Hubs;
@@ -8,7 +12,8 @@ namespace Switchboard.Server.Hubs;
 /// Tracks every signed-in connection of every hub in the <see cref="IConnectionTracker"/>, so
 /// presence does not depend on each hub remembering to do it.
 /// </summary>
-internal sealed class ConnectionTrackingFilter(IConnectionTracker tracker) : IHubFilter
+internal sealed class ConnectionTrackingFilter(IConnectionTracker tracker, IOptions<SwitchboardOptions> options,
+    SwitchboardMetrics metrics) : IHubFilter
 {
     public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
     {
@@ -19,6 +24,18 @@ internal sealed class ConnectionTrackingFilter(IConnectionTracker tracker) : IHu
             return;
         }
         tracker.AddConnection(userId, context.Context.ConnectionId);
+        // Add first, then count: racing connects of one user can then only be refused too
+        // eagerly, never let past the limit.
+        var max = options.Value.Limits.MaxConnectionsPerUser;
+        if (max > 0 && tracker.GetUserConnections(userId).Count > max)
+        {
+            tracker.RemoveConnection(userId, context.Context.ConnectionId);
+            metrics.Refused(ErrorCodes.TooManyConnections);
+            // SignalR closes the connection and passes a HubException's message in the close
+            // message, with allowReconnect false.
+            throw new SwitchboardError(ErrorCodes.TooManyConnections,
+                $"A user may have at most {max} connections open; close one first.").ToHubException();
+        }
         try
         {
             await next(context);
