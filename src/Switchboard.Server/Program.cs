@@ -26,6 +26,7 @@ if (!app.SettingsAreValid())
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseHubOriginCheck();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();

@@ -19,7 +19,7 @@ internal static class ApiProblems
     public static int StatusFor(string code) => code switch
     {
         ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,
-        ErrorCodes.PermissionDenied => StatusCodes.Status403Forbidden,
+        ErrorCodes.PermissionDenied or ErrorCodes.OriginNotAllowed => StatusCodes.Status403Forbidden,
         ErrorCodes.ConnectionNotFound => StatusCodes.Status404NotFound,
         ErrorCodes.BodyTooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,

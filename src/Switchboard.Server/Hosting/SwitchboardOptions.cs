@@ -46,6 +46,13 @@ public sealed class SwitchboardOptions
     /// </summary>
     public List<string> AllowAnonymousHubs { get; set; } = [];
 
+    /// <summary>
+    /// Browser origins (<c>https://app.example.com</c>) allowed to connect to the hubs besides the
+    /// server's own; <c>*</c> allows any. Requests without an <c>Origin</c> header (non-browser
+    /// clients) are always allowed. Empty by default: same origin only.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
     public StreamingOptions Streaming { get; set; } = new();
 
     public UploadOptions Upload { get; set; } = new();
