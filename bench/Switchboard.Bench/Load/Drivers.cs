@@ -24,12 +24,14 @@ internal static class Drivers
 
     /// <summary>
     /// Burst, closed loop: each publisher sends to its streams in turn as fast as its
-    /// acknowledgements come back (one in flight per publisher), for <paramref name="duration"/>;
-    /// all publishers pause while more than <paramref name="maxOutstanding"/> deliveries are in
-    /// flight, so a server that queues without back-pressure cannot run the machine out of memory.
+    /// acknowledgements come back, with up to <paramref name="window"/> acknowledged sends in
+    /// flight (they are started in order, and both SignalR's client and ours write them in the
+    /// order started), for <paramref name="duration"/>; all publishers pause while more than
+    /// <paramref name="maxOutstanding"/> deliveries are in flight, so a server that queues
+    /// without back-pressure cannot run the machine out of memory.
     /// </summary>
     public static async Task BurstAsync(DeliveryRun run, IReadOnlyList<ILoadClient> publishers, IReadOnlyList<Flow> streams, Send send,
-        int payloadLength, TimeSpan duration, long maxOutstanding)
+        int payloadLength, TimeSpan duration, long maxOutstanding, int window = 8)
     {
         var clock = Stopwatch.StartNew();
         var byPublisher = streams.Select((s, i) => (s, i)).GroupBy(x => x.s.Publisher).ToDictionary(g => g.Key, g => g.ToArray());
@@ -38,28 +40,33 @@ internal static class Drivers
             var publisher = publishers[pair.Key];
             var mine = pair.Value;
             var errors = 0;
-            for (var k = 0; clock.Elapsed < duration && errors < 10; k++)
+            var inFlight = new Queue<Task>(window);
+            async Task SendOne(string target, string payload)
             {
-                if (run.Outstanding > maxOutstanding)
-                {
-                    await Task.Delay(1);
-                    k--;
-                    continue;
-                }
-                var (stream, index) = mine[k % mine.Length];
-                var seq = run.NextSeq(index);
-                var payload = Payload.Create(index, seq, Stopwatch.GetTimestamp(), payloadLength);
                 using var timeout = new CancellationTokenSource(SendTimeout);
                 try
                 {
-                    await send(publisher, stream.Target, payload, acknowledged: true, timeout.Token);
+                    await send(publisher, target, payload, acknowledged: true, timeout.Token);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     run.Failed();
-                    errors++;
+                    Interlocked.Increment(ref errors);
                 }
             }
+            for (var k = 0; clock.Elapsed < duration && Volatile.Read(ref errors) < 10;)
+            {
+                if (inFlight.Count >= window) await inFlight.Dequeue();
+                if (run.Outstanding > maxOutstanding)
+                {
+                    await Task.Delay(1);
+                    continue;
+                }
+                var (stream, index) = mine[k++ % mine.Length];
+                var seq = run.NextSeq(index);
+                inFlight.Enqueue(SendOne(stream.Target, Payload.Create(index, seq, Stopwatch.GetTimestamp(), payloadLength)));
+            }
+            await Task.WhenAll(inFlight);
         })));
     }
 

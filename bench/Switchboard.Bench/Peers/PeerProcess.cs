@@ -312,8 +312,11 @@ internal sealed partial class PeerProcess : IAsyncDisposable
         return sum;
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
