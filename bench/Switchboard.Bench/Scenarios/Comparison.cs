@@ -226,7 +226,7 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         int first, int count, TimeSpan limit, Action<int>? progress = null)
     {
         var server = peer.Kind;
-        var (opened, failure, elapsed) = await Drivers.ConnectAsync<IAsyncDisposable>(first, count, parallel: 32, async (i, ct) =>
+        var (opened, failure, elapsed) = await Drivers.ConnectAsync<IAsyncDisposable>(first, count, parallel: 100, async (i, ct) =>
         {
             if (server == ServerKind.SocketIo)
             {
