@@ -48,6 +48,16 @@ internal sealed class DeliveryRun
 
     public long Expected => Interlocked.Read(ref _expectedTotal);
 
+    /// <summary>Time since the last new delivery arrived (or since the first send, when none has).</summary>
+    public TimeSpan SinceLastArrival
+    {
+        get
+        {
+            var last = Math.Max(Interlocked.Read(ref _lastArrival), Interlocked.Read(ref _firstSend));
+            return last == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(last);
+        }
+    }
+
     /// <summary>Deliveries sent for but not (yet) received.</summary>
     public long Outstanding => Expected - Delivered;
 

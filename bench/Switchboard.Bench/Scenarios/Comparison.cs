@@ -16,6 +16,9 @@ namespace Switchboard.Bench.Scenarios;
 internal sealed class Comparison(BenchSettings settings, LiveStatus live)
 {
     private static readonly Send ToGroup = (client, target, payload, ack, ct) => client.SendToGroupAsync(target, payload, ack, ct);
+    /// <summary>How long a point waits for its last deliveries.</summary>
+    private static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(30);
+
     private static readonly Send ToUser = (client, target, payload, ack, ct) => client.SendToUserAsync(target, payload, ack, ct);
 
     public List<PointResult> Results { get; } = [];
@@ -87,7 +90,7 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         foreach (var rate in settings.FanoutRates)
         {
             await MeasureAsync(setup, "fanout", $"{rate / 1000}k/s", run, flows, d =>
-                Drivers.FixedRateAsync(d, setup.Publishers, flows, ToGroup, settings.PayloadLength, (double)rate / n, settings.Duration, settings.MaxOutstanding),
+                Drivers.FixedRateAsync(d, setup.Publishers, flows, ToGroup, settings.PayloadLength, (double)rate / n, settings.Duration, Behind(rate)),
                 target: rate);
         }
     }
@@ -106,7 +109,7 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         await MeasureAsync(setup, "groups", "burst", run, flows, d =>
             Drivers.BurstAsync(d, setup.Publishers, flows, ToGroup, settings.PayloadLength, settings.Duration, settings.MaxOutstanding).ContinueWith(_ => true));
         await MeasureAsync(setup, "groups", $"{settings.GroupsRate / 1000}k/s", run, flows, d =>
-            Drivers.FixedRateAsync(d, setup.Publishers, flows, ToGroup, settings.PayloadLength, (double)settings.GroupsRate / s, settings.Duration, settings.MaxOutstanding),
+            Drivers.FixedRateAsync(d, setup.Publishers, flows, ToGroup, settings.PayloadLength, (double)settings.GroupsRate / s, settings.Duration, Behind(settings.GroupsRate)),
             target: settings.GroupsRate);
     }
 
@@ -120,7 +123,7 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         await MeasureAsync(setup, "users", "burst", run, flows, d =>
             Drivers.BurstAsync(d, setup.Publishers, flows, ToUser, settings.PayloadLength, settings.Duration, settings.MaxOutstanding).ContinueWith(_ => true));
         await MeasureAsync(setup, "users", $"{settings.UsersRate / 1000}k/s", run, flows, d =>
-            Drivers.FixedRateAsync(d, setup.Publishers, flows, ToUser, settings.PayloadLength, settings.UsersRate, settings.Duration, settings.MaxOutstanding),
+            Drivers.FixedRateAsync(d, setup.Publishers, flows, ToUser, settings.PayloadLength, settings.UsersRate, settings.Duration, Behind(settings.UsersRate)),
             target: settings.UsersRate);
     }
 
@@ -317,6 +320,13 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
 
     // ---------------------------------------------------------------- shared steps
 
+    /// <summary>
+    /// A fixed-rate point stops (not sustained) once a second's worth of its deliveries is in
+    /// flight, or the absolute cap: past that the server is not keeping up, and what is queued
+    /// must still drain in a bounded time.
+    /// </summary>
+    private long Behind(double deliveriesPerSecond) => Math.Min(settings.MaxOutstanding, (long)deliveriesPerSecond);
+
     private async Task<Setup> SetUpAsync(ServerKind server, WireProtocol protocol, Endpoint endpoint, int receivers, int publishers,
         Func<int, string> receiverUser, Func<int, string> publisherUser)
     {
@@ -378,8 +388,9 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         live.Phase($"{point}: sending", deliveries, cpu);
         var sustained = await drive(deliveries);
         live.Phase($"{point}: draining", deliveries, cpu);
-        await deliveries.DrainAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20), CancellationToken.None);
+        await deliveries.DrainAsync(TimeSpan.FromSeconds(2), DrainLimit, CancellationToken.None);
         var use = cpu.Read();
+        var stillArriving = deliveries.Outstanding > 0 && deliveries.SinceLastArrival < TimeSpan.FromSeconds(1);
         setup.Current = null;
         var stats = deliveries.Summarise();
         var metrics = new Dictionary<string, double>
@@ -409,7 +420,10 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         }
         extra?.Invoke(stats, metrics);
         var protocol = ProtocolName(setup.Peer.Kind, setup.Protocol);
-        var note = setup.Peer.HasExited ? $"the server exited: {setup.Peer.RecentOutput}" : !sustained ? "stopped early: deliveries fell behind" : null;
+        var note = setup.Peer.HasExited ? $"the server exited: {setup.Peer.RecentOutput}"
+            : stillArriving ? $"{stats.Lost:N0} deliveries were still arriving when the {DrainLimit.TotalSeconds:N0} s drain ended; counted as lost"
+            : !sustained ? "stopped early: more than a second of deliveries behind"
+            : null;
         Add(new PointResult(scenario, point, setup.Peer.Kind.Name(), protocol, run, metrics) { Note = note });
     }
 
