@@ -33,6 +33,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
     private const string AppendScript = """
         local inst = redis.call('GET', KEYS[1])
         if not inst then inst = ARGV[1]; redis.call('SET', KEYS[1], inst) end
+        -- Numbers: ARGV[4] (now) is Unix milliseconds; the stored 't' is .NET ticks, kept as a string.
         local window = tonumber(ARGV[3])
         local now = tonumber(ARGV[4])
         if ARGV[2] == '1' and window > 0 then
@@ -47,7 +48,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
           end
         end
         local off = redis.call('INCR', KEYS[2])
-        redis.call('XADD', KEYS[3], 'MAXLEN', ARGV[5], off .. '-0',
+        redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], off .. '-0',
           'i', ARGV[6], 's', ARGV[7], 'n', ARGV[8], 't', ARGV[9], 'p', ARGV[10], 'f', ARGV[11])
         redis.call('ZADD', KEYS[5], now, ARGV[12])
         if ARGV[2] == '1' and window > 0 then
@@ -76,7 +77,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         return {inst, top, firstOffset, entries}
         """;
 
-    // Removes a group's messages older than the cutoff, oldest first, a chunk at a time.
+    // Removes a group's messages older than the cutoff (ticks; Lua's doubles compare them to ~13 µs), oldest first, a chunk at a time.
     private const string TrimAgeScript = """
         local cutoff = tonumber(ARGV[1])
         local removed = 0
@@ -100,7 +101,6 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
     private readonly HistoryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly string _newInstance = Guid.NewGuid().ToString("N");
     private readonly RedisKey _instanceKey;
     private readonly RedisKey _groupsKey;
     private readonly CancellationTokenSource _stopping = new();
@@ -131,8 +131,8 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         var reply = (RedisResult[])(await database.ScriptEvaluateAsync(AppendScript,
             [_instanceKey, stream.Append(":seq"), stream, stream.Append(":id:" + message.Id), _groupsKey],
             [
-                _newInstance, message.Idempotent ? "1" : "0", window, NowMs(), _options.MaxMessagesPerGroup,
-                message.Id, message.SenderId ?? "", message.SenderName ?? "", ToMs(message.Timestamp), message.Payload,
+                NewInstance(), message.Idempotent ? "1" : "0", window, NowMs(), 2L * _options.MaxMessagesPerGroup,
+                message.Id, message.SenderId ?? "", message.SenderName ?? "", message.Timestamp.Ticks, message.Payload,
                 flags, message.Group,
             ]))!;
         var epoch = Epoch((string)reply[1]!, message.Group);
@@ -140,7 +140,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         if ((long)reply[0] == 0)
         {
             return new AppendResult(new GroupMessage(message.Id, message.Group, offset, epoch,
-                message.SenderId, message.SenderName, FromMs(ToMs(message.Timestamp)), message.Payload), Duplicate: false);
+                message.SenderId, message.SenderName, message.Timestamp, message.Payload), Duplicate: false);
         }
         // A duplicate: the original as stored, or (trimmed away meanwhile) what the repeat carries.
         var original = reply[3].IsNull
@@ -155,7 +155,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var database = await _redis.DatabaseAsync();
         var stream = StreamKey(group);
-        var reply = (RedisResult[])(await database.ScriptEvaluateAsync(PositionScript, [_instanceKey, stream.Append(":seq")], [_newInstance]))!;
+        var reply = (RedisResult[])(await database.ScriptEvaluateAsync(PositionScript, [_instanceKey, stream.Append(":seq")], [NewInstance()]))!;
         return new StreamPosition((long)reply[1], Epoch((string)reply[0]!, group));
     }
 
@@ -168,7 +168,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         var database = await _redis.DatabaseAsync();
         var stream = StreamKey(group);
         var reply = (RedisResult[])(await database.ScriptEvaluateAsync(ReadScript,
-            [_instanceKey, stream.Append(":seq"), stream], [_newInstance, afterOffset + 1, limit]))!;
+            [_instanceKey, stream.Append(":seq"), stream], [NewInstance(), afterOffset + 1, limit]))!;
         var epoch = Epoch((string)reply[0]!, group);
         var top = new StreamPosition((long)reply[1], epoch);
         var entries = (RedisResult[])reply[3]!;
@@ -184,7 +184,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
     public async ValueTask<int> TrimAsync(CancellationToken cancellationToken = default)
     {
         var database = await _redis.DatabaseAsync();
-        var cutoff = ToMs(_time.GetUtcNow().UtcDateTime - _options.MaxAge);
+        var cutoff = (_time.GetUtcNow().UtcDateTime - _options.MaxAge).Ticks;
         var removed = 0;
         const int chunk = 256;
         for (long start = 0; ; start += chunk)
@@ -194,6 +194,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
             foreach (var group in groups)
             {
                 var stream = StreamKey(group!);
+                // Appends trim loosely (MAXLEN ~ twice the limit) as a memory guard; the exact count is kept here.
                 removed += (int)await database.StreamTrimAsync(stream, _options.MaxMessagesPerGroup);
                 removed += (int)await database.ScriptEvaluateAsync(TrimAgeScript, [stream], [cutoff]);
             }
@@ -233,13 +234,12 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         }
     }
 
+    /// <summary>The instance id the scripts set when Redis has none (new, or lost its data): fresh every time, so a wiped Redis gets a new one.</summary>
+    private static string NewInstance() => Guid.NewGuid().ToString("N");
+
     private RedisKey StreamKey(string group) => _redis.Key("h:" + group);
 
     private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
-
-    private static long ToMs(DateTime utc) => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToUnixTimeMilliseconds();
-
-    private static DateTime FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime;
 
     private static long OffsetOf(string entryId) => long.Parse(entryId.AsSpan(0, entryId.IndexOf('-')), CultureInfo.InvariantCulture);
 
@@ -265,6 +265,6 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
             }
         }
         return new GroupMessage(id, group, offset, epoch, (flags & 1) != 0 ? sender : null, (flags & 2) != 0 ? name : null,
-            FromMs(timestamp), payload);
+            new DateTime(timestamp, DateTimeKind.Utc), payload);
     }
 }

@@ -68,7 +68,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         return redis.call('SCARD', P .. ':p:uc:' .. u)
         """;
 
-    private const string DisconnectScript = LeaveFunction + """
+    private const string DisconnectScript = LeaveFunction + "\n" + """
         local r = disconnect(ARGV[1], ARGV[2], ARGV[3])
         if not r[1] then return {} end
         return {r[1], r[2], r[3]}
@@ -88,7 +88,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         return false
         """;
 
-    private const string LeaveScript = LeaveFunction + """
+    private const string LeaveScript = LeaveFunction + "\n" + """
         local P, g, c = ARGV[1], ARGV[2], ARGV[3]
         local ck = P .. ':p:c:' .. c
         local u = redis.call('HGET', ck, 'u')
@@ -119,7 +119,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         """;
 
     // Removes a dead process's connections, unless its heartbeat is back.
-    private const string SweepScript = LeaveFunction + """
+    private const string SweepScript = LeaveFunction + "\n" + """
         local P, node, now = ARGV[1], ARGV[2], ARGV[3]
         if redis.call('EXISTS', P .. ':p:alive:' .. node) == 1 then return -1 end
         local removed = 0
@@ -140,7 +140,8 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     private readonly Dictionary<string, LocalConnection> _mine = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _upkeep;
-    private volatile bool _dirty = true;
+    private volatile bool _dirty;
+    private bool _registered;
 
     public RedisPresenceStore(RedisConnection redis, TimeProvider time, ILogger<RedisPresenceStore> logger)
     {
@@ -228,10 +229,12 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     public async Task UpkeepOnceAsync()
     {
         var alive = (long)await Run(HeartbeatScript, _prefix, ProcessId, (long)_redis.Options.ProcessTimeout.TotalMilliseconds);
-        if (alive == 0 || _dirty)
+        // Expired or gone (Redis lost its data) after this process had registered: put everything back.
+        if ((alive == 0 && _registered) || _dirty)
         {
             await ResynchroniseAsync();
         }
+        _registered = true;
         var database = await _redis.DatabaseAsync();
         foreach (var node in await database.SetMembersAsync(_redis.Key("p:nodes")))
         {
@@ -242,7 +245,11 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         }
     }
 
-    /// <summary>Makes Redis hold exactly this process's connections and their groups.</summary>
+    /// <summary>
+    /// Makes Redis hold exactly this process's connections and their groups. Runs beside live
+    /// changes: every change updates the mirror before Redis, so each decision here re-reads the
+    /// mirror at the moment it is made, and a change that races it marks the store dirty on failure.
+    /// </summary>
     private async Task ResynchroniseAsync()
     {
         _dirty = false;
@@ -254,19 +261,20 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         {
             foreach (var stale in await database.SetMembersAsync(_redis.Key("p:nc:" + ProcessId)))
             {
-                if (!known.Contains(stale!)) await Run(DisconnectScript, _prefix, (string)stale!, NowMs());
+                if (!known.Contains(stale!) && !IsMine(stale!)) await Run(DisconnectScript, _prefix, (string)stale!, NowMs());
             }
             foreach (var (connectionId, local) in mine)
             {
+                if (!IsMine(connectionId)) continue; // closed meanwhile
                 await Run(ConnectScript, _prefix, connectionId, local.UserId, local.Name, ProcessId);
                 var stored = (await database.SetMembersAsync(_redis.Key("p:cg:" + connectionId))).Select(g => (string)g!).ToHashSet(StringComparer.Ordinal);
                 foreach (var group in local.Groups.Where(g => !stored.Contains(g)))
                 {
-                    await Run(JoinScript, _prefix, group, connectionId, NowMs());
+                    if (IsMine(connectionId, group)) await Run(JoinScript, _prefix, group, connectionId, NowMs());
                 }
                 foreach (var group in stored.Where(g => !local.Groups.Contains(g)))
                 {
-                    await Run(LeaveScript, _prefix, group, connectionId);
+                    if (!IsMine(connectionId, group)) await Run(LeaveScript, _prefix, group, connectionId);
                 }
             }
         }
@@ -276,6 +284,11 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
             throw;
         }
         RedisLog.Resynchronised(_logger, ProcessId, mine.Count);
+    }
+
+    private bool IsMine(string connectionId, string? group = null)
+    {
+        lock (_lock) return _mine.TryGetValue(connectionId, out var local) && (group is null || local.Groups.Contains(group));
     }
 
     private async Task UpkeepAsync(CancellationToken stopping)
@@ -313,8 +326,9 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
             await Run(HeartbeatDeleteScript, _prefix, ProcessId);
             await Run(SweepScript, _prefix, ProcessId, NowMs());
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception)
         {
+            // Redis away or the connection already closed: the other processes sweep these after the timeout.
         }
         _stopping.Dispose();
     }

@@ -62,6 +62,7 @@ public static class SwitchboardHubs
         // default lifetime manager.
         services.AddSingleton<ConnectionRegistry>();
         services.TryAddSingleton(typeof(DefaultHubLifetimeManager<>));
+        services.TryAddSingleton(new HubLifetimeManagerChoice(typeof(DefaultHubLifetimeManager<>)));
         services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(RegistryHubLifetimeManager<>)));
 
         var isDevelopment = builder.Environment.IsDevelopment();
