@@ -105,6 +105,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
     private readonly RedisKey _groupsKey;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _retention;
+    private int _disposed;
 
     public RedisHistoryStore(RedisConnection redis, IOptions<HistoryOptions> options, TimeProvider time, ILogger<RedisHistoryStore> logger)
     {
@@ -207,6 +208,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stopping.CancelAsync();
         try
         {

@@ -141,6 +141,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _upkeep;
     private volatile bool _dirty;
+    private int _disposed;
     private bool _registered;
 
     public RedisPresenceStore(RedisConnection redis, TimeProvider time, ILogger<RedisPresenceStore> logger)
@@ -312,6 +313,8 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Registered as itself and as IPresenceStore: the container may dispose it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stopping.CancelAsync();
         try
         {
