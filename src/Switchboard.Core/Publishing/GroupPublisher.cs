@@ -69,7 +69,17 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         else
         {
             metrics.Published(group.StartsWith(InputRules.ReservedUserPrefix, StringComparison.Ordinal), time.GetElapsedTime(started));
-            await sequencer.Settle(ticket, result.Message, fanout);
+            try
+            {
+                await sequencer.Settle(ticket, result.Message, fanout);
+            }
+            catch (Exception)
+            {
+                // The message is stored and acknowledged; live delivery is at most once (for
+                // example the backplane is reconnecting), and subscribers recover it from history
+                // when they see the next offset or reconnect.
+                metrics.DeliveryFailed();
+            }
         }
         return result;
     }
@@ -120,7 +130,16 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
                 {
                     if (ready is not null)
                     {
-                        (sends ??= []).Add(fanout.Deliver(ready));
+                        Task send;
+                        try
+                        {
+                            send = fanout.Deliver(ready);
+                        }
+                        catch (Exception e)
+                        {
+                            send = Task.FromException(e); // never leave the loop with the ticket unsettled
+                        }
+                        (sends ??= []).Add(send);
                     }
                     _next++;
                 }
