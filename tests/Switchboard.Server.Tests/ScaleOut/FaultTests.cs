@@ -233,7 +233,19 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         public static async Task<Subscriber> StartAsync(SwitchboardClient client, string group)
         {
             var subscriber = new Subscriber(client);
-            await client.StartAsync().DefaultTimeout();
+            // As any client behind a load balancer would: retry a start the proxy refused (bounded).
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await client.StartAsync().DefaultTimeout();
+                    break;
+                }
+                catch (Exception) when (attempt < 5)
+                {
+                    await Task.Delay(200);
+                }
+            }
             await client.SubscribeAsync(group, presence: true).DefaultTimeout();
             return subscriber;
         }
