@@ -10,9 +10,9 @@ mkdir -p "$out"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages the tests drive for real. None are needed yet by the current suite; the list
-# grows with the capabilities (redis-server, chromium, haproxy).
-apt_packages=()
+# Debian packages the tests drive for real: redis-server (scale-out tests start their own on free
+# loopback ports) and haproxy (the two-node load-balancer sample in deploy/).
+apt_packages=(redis-server haproxy)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

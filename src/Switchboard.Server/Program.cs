@@ -17,6 +17,7 @@ builder.AddSwitchboardHubs();
 builder.AddSwitchboardApi();
 builder.AddSwitchboardHealth();
 builder.AddSwitchboardMetrics();
+builder.AddSwitchboardScaleOut();
 
 var app = builder.Build();
 if (!app.SettingsAreValid())
@@ -25,6 +26,7 @@ if (!app.SettingsAreValid())
 }
 
 app.UseExceptionHandler();
+app.UseRetryAfterOnUnavailable();
 app.UseStatusCodePages();
 app.UseHubOriginCheck();
 app.UseAuthentication();
