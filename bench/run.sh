@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark in one command: builds the servers and the tool in Release, installs
-# what the run needs (Debian's wrk, the Socket.IO peer's npm packages) when missing, runs
+# what the run needs (Debian's wrk and redis-server, the Socket.IO peer's npm packages) when missing, runs
 # `Switchboard.Bench compare` and writes docs/benchmarks.md (its side-by-side section), the raw
 # JSON and the SVG plots under docs/benchmarks/. Everything runs on 127.0.0.1.
 #
@@ -13,10 +13,13 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v wrk >/dev/null; then
-  echo "== installing wrk"
+# Debian packages the run drives for real: wrk (HTTP publish) and redis-server (two processes).
+missing=()
+for pkg in wrk redis-server; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq wrk >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v dotnet >/dev/null || { echo "bench/run.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 command -v node >/dev/null || { echo "bench/run.sh: Node.js 20 with npm is required" >&2; exit 1; }

@@ -129,6 +129,16 @@ internal static class MarkdownReport
         md.AppendLine();
         DeliveryTable(md, r, "echo");
 
+        md.AppendLine("### Two processes through Redis");
+        md.AppendLine();
+        md.AppendLine($"The fan-out group of {Get(s, "subscribers")} subscribers on two processes of the same server sharing one redis-server " +
+                      "(Debian's, no persistence): subscribers alternate between the two, publishers are on the first, so half of the " +
+                      "deliveries cross Redis. Switchboard scales out with `ConnectionStrings:Redis` (its backplane, and history, presence " +
+                      "and membership in Redis), the plain server with the guide's `AddStackExchangeRedis`, Socket.IO with " +
+                      "`@socket.io/redis-adapter` 8.3.0. The server CPU column counts both processes and Redis.");
+        md.AppendLine();
+        DeliveryTable(md, r, "redis");
+
         RenderIdle(md, r, s);
         RenderHttp(md, r, s);
 
@@ -192,7 +202,7 @@ internal static class MarkdownReport
         md.AppendLine();
         md.AppendLine("| scenario | Switchboard, history on | history off | plain SignalR | Socket.IO | on ÷ plain | on ÷ Socket.IO | off ÷ plain |");
         md.AppendLine("|---|---|---|---|---|---|---|---|");
-        foreach (var scenario in new[] { "fanout", "groups", "users", "echo" })
+        foreach (var scenario in new[] { "fanout", "groups", "users", "echo", "redis" })
         {
             var point = r.FirstOrDefault(x => x.Scenario == scenario)?.Point is null ? null : scenario == "echo" ? r.First(x => x.Scenario == "echo").Point : "burst";
             if (point is null) continue;
@@ -329,8 +339,6 @@ internal static class MarkdownReport
                       "time: a generator near 2.00 cores is saturated and its figures say more about it than about the server.");
         md.AppendLine($"- **Runs**: {Get(s, "runs")} per point, the server order rotating between runs; tables show the median and " +
                            "the spread (lowest to highest).");
-        md.AppendLine("- **Redis** (two processes): not measured until Switchboard has its Redis scale-out; the Socket.IO peer would " +
-                      "then run with `@socket.io/redis-adapter`.");
         md.AppendLine();
         md.AppendLine("Reproduce: `bench/run.sh` (builds everything in Release, installs wrk and the Socket.IO peer's packages when " +
                       "missing, runs `compare` and rewrites this section); `bench/run.sh --quick --no-docs` is a two-minute check. " +

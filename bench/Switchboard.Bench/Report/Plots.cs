@@ -76,7 +76,7 @@ internal static class Plots
     /// <summary>Burst deliveries per second by scenario, one bar per server, with the spread as a whisker.</summary>
     public static string BurstBars(List<PointResult> results, string title)
     {
-        var scenarios = new[] { "fanout", "groups", "users", "echo" }.Where(s => results.Any(r => r.Scenario == s)).ToArray();
+        var scenarios = new[] { "fanout", "groups", "users", "echo", "redis" }.Where(s => results.Any(r => r.Scenario == s)).ToArray();
         var servers = ServerKinds.All.Select(k => k.Name()).Where(s => results.Any(r => r.Server == s)).ToArray();
         var svg = Start(title);
         if (scenarios.Length == 0) return End(svg.Append(Text(Width / 2, Height / 2, "no burst points in this run", "middle")));

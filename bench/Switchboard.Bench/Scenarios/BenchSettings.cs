@@ -55,6 +55,9 @@ internal sealed class BenchSettings
 
     public TimeSpan MaxConnectTime { get; set; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>The fixed delivery rate of the two-process (Redis) fan-out.</summary>
+    public int RedisRate { get; set; } = 50_000;
+
     public int HttpConnections { get; set; } = 64;
 
     public int HttpThreads { get; set; } = 2;
@@ -81,6 +84,7 @@ internal sealed class BenchSettings
         Users = 200;
         UserPublishers = 20;
         UsersRate = 10_000;
+        RedisRate = 20_000;
         EchoClients = 20;
         IdleConnections = 1000;
         MaxConnections = 3000;
@@ -110,6 +114,7 @@ internal sealed class BenchSettings
         ["echoClients"] = EchoClients.ToString(),
         ["idleConnections"] = IdleConnections.ToString(),
         ["maxConnections"] = MaxConnections.ToString(),
+        ["redisRate"] = RedisRate.ToString(),
         ["httpConnections"] = HttpConnections.ToString(),
         ["httpThreads"] = HttpThreads.ToString(),
         ["maxOutstanding"] = MaxOutstanding.ToString(),

@@ -29,9 +29,10 @@ internal static class CompareCommand
         var output = new Option<DirectoryInfo?>("--output") { Description = "Docs folder to write benchmarks.md and benchmarks/*.json|svg into (default: the repository's docs/)." };
         var noDocs = new Option<bool>("--no-docs") { Description = "Print the results only; write the raw JSON to the temp folder." };
         var note = new Option<string?>("--note") { Description = "A sentence about the conditions of this run, printed at the top of the report." };
+        var merge = new Option<FileInfo?>("--merge") { Description = "An earlier run's raw JSON: its results are kept except for the scenarios run now, and the report covers both." };
         var command = new Command("compare", "Builds nothing: runs the side-by-side comparison against the built servers and writes docs/benchmarks.md.")
         {
-            runs, duration, warmup, servers, scenarios, protocols, quick, subscribers, idle, max, sources, noLive, output, noDocs, note,
+            runs, duration, warmup, servers, scenarios, protocols, quick, subscribers, idle, max, sources, noLive, output, noDocs, note, merge,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -66,13 +67,14 @@ internal static class CompareCommand
             {
                 settings.DocsFolder = outputFolder ?? Path.Combine(Repository.Root, "docs");
             }
-            return await RunAsync(settings, parse.GetValue(note));
+            return await RunAsync(settings, parse.GetValue(note), parse.GetValue(merge)?.FullName);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(BenchSettings settings, string? note)
+    private static async Task<int> RunAsync(BenchSettings settings, string? note, string? mergeWith)
     {
+        var earlier = mergeWith is null ? null : await MarkdownReport.ReadAsync(mergeWith);
         var started = DateTimeOffset.UtcNow;
         var machine = DescribeMachine();
         var live = new LiveStatus(settings.Live);
@@ -84,6 +86,22 @@ internal static class CompareCommand
         if (note is not null) notes.Add(note);
         notes.AddRange(comparison.Notes);
         var report = new ComparisonReport(started, DateTimeOffset.UtcNow, machine, settings.Describe(), comparison.Results, notes);
+        if (earlier is not null)
+        {
+            // Keep the earlier run's settings and machine (the tables' text comes from them) and add this run's scenarios.
+            var rerun = comparison.Results.Select(x => x.Scenario).ToHashSet();
+            var describedNow = settings.Describe();
+            var merged = new Dictionary<string, string>(earlier.Settings);
+            foreach (var (k, v) in describedNow) merged.TryAdd(k, v);
+            merged["scenarios"] = string.Join(",", earlier.Settings.GetValueOrDefault("scenarios", "").Split(',').Concat(settings.Scenarios).Distinct());
+            report = earlier with
+            {
+                Finished = report.Finished,
+                Settings = merged,
+                Results = [.. earlier.Results.Where(x => !rerun.Contains(x.Scenario)), .. comparison.Results],
+                Notes = [.. earlier.Notes.Where(n => !rerun.Any(s => n.StartsWith(s + ":", StringComparison.Ordinal))), .. notes],
+            };
+        }
         var folder = settings.DocsFolder ?? Path.Combine(Path.GetTempPath(), "switchboard-bench");
         var json = await MarkdownReport.SaveJsonAsync(report, Path.Combine(folder, "benchmarks"));
         Console.WriteLine($"raw results: {json}");

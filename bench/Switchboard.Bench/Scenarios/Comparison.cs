@@ -29,12 +29,6 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
     {
         foreach (var scenario in settings.Scenarios)
         {
-            if (scenario == "redis")
-            {
-                Notes.Add("redis: skipped. Switchboard has no Redis scale-out yet (not merged on main when this run was taken), so there is no two-process figure for it or its peers.");
-                live.Finished("redis: skipped (no Redis scale-out in Switchboard yet)");
-                continue;
-            }
             for (var run = 1; run <= settings.Runs; run++)
             {
                 var servers = settings.Servers;
@@ -56,6 +50,7 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
                                 "echo" => EchoAsync(server, run),
                                 "idle" => IdleAsync(server, run),
                                 "http" => HttpAsync(server, run),
+                                "redis" => RedisAsync(server, run),
                                 _ => throw new ArgumentException($"unknown scenario '{scenario}'"),
                             });
                         }
@@ -318,6 +313,42 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         Add(new PointResult("http", $"wrk c{settings.HttpConnections}", server.Name(), ProtocolName(server, WireProtocol.Json), run, metrics));
     }
 
+    /// <summary>
+    /// Two processes of the same server on one redis-server: the fan-out group's subscribers
+    /// alternate between them, the publishers are on the first, so half the deliveries cross
+    /// Redis. Switchboard scales out with ConnectionStrings:Redis (its backplane and Redis
+    /// stores), the plain server with the guide's AddStackExchangeRedis, Socket.IO with
+    /// @socket.io/redis-adapter. CPU counts both processes and Redis.
+    /// </summary>
+    private async Task RedisAsync(ServerKind server, int run)
+    {
+        const string Group = "fanout";
+        var n = settings.Subscribers;
+        live.Phase("starting redis-server and two servers");
+        var redis = await RedisProcess.StartAsync();
+        PeerProcess[] peers;
+        try
+        {
+            peers = await Task.WhenAll(PeerProcess.StartAsync(server, redis.SettingsFor(server)), PeerProcess.StartAsync(server, redis.SettingsFor(server)));
+        }
+        catch
+        {
+            await redis.DisposeAsync();
+            throw;
+        }
+        await using var setup = await SetUpOnAsync(peers, [redis], WireProtocol.Json, Endpoint.Chat, n, settings.FanoutPublishers,
+            i => $"r{i}", p => $"p{p}", redis.Pid);
+        await setup.JoinAsync(_ => [Group]);
+        var flows = Enumerable.Range(0, settings.FanoutPublishers).Select(p => new Flow(p, Group, n)).ToArray();
+        await setup.WarmUpAsync(flows, ToGroup, settings);
+        await MeasureAsync(setup, "redis", "burst", run, flows, d =>
+            Drivers.BurstAsync(d, setup.Publishers, flows, ToGroup, settings.PayloadLength, settings.Duration, settings.MaxOutstanding).ContinueWith(_ => true));
+        var rate = settings.RedisRate;
+        await MeasureAsync(setup, "redis", $"{rate / 1000}k/s", run, flows, d =>
+            Drivers.FixedRateAsync(d, setup.Publishers, flows, ToGroup, settings.PayloadLength, (double)rate / n, settings.Duration, Behind(rate)),
+            target: rate);
+    }
+
     // ---------------------------------------------------------------- shared steps
 
     /// <summary>
@@ -332,7 +363,17 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
     {
         live.Phase("starting the server");
         var peer = await PeerProcess.StartAsync(server);
-        var setup = new Setup(peer, new LoopbackSources(settings.SourceAddresses)) { Protocol = protocol, Live = live };
+        return await SetUpOnAsync([peer], [], protocol, endpoint, receivers, publishers, receiverUser, publisherUser);
+    }
+
+    /// <summary>
+    /// Connects receivers and publishers to started servers (which the setup then owns, with
+    /// <paramref name="others"/>): receiver i to server i mod n, publishers to the first.
+    /// </summary>
+    private async Task<Setup> SetUpOnAsync(PeerProcess[] peers, IAsyncDisposable[] others, WireProtocol protocol, Endpoint endpoint,
+        int receivers, int publishers, Func<int, string> receiverUser, Func<int, string> publisherUser, params int[] extraPids)
+    {
+        var setup = new Setup(peers, others, extraPids, new LoopbackSources(settings.SourceAddresses)) { Protocol = protocol, Live = live };
         try
         {
             var connected = 0;
@@ -340,7 +381,7 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
             var (opened, failure, elapsed) = await Drivers.ConnectAsync(0, receivers + publishers, parallel: 32, async (i, ct) =>
             {
                 var user = i < receivers ? receiverUser(i) : publisherUser(i - receivers);
-                var client = CreateClient(peer, endpoint, protocol, user, setup.Sources, i);
+                var client = CreateClient(i < receivers ? peers[i % peers.Length] : peers[0], endpoint, protocol, user, setup.Sources, i);
                 if (i < receivers)
                 {
                     var index = i;
@@ -384,7 +425,7 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
     {
         var deliveries = new DeliveryRun(flows.Select(f => f.Receivers).ToArray(), setup.Receivers.Length);
         setup.Current = deliveries;
-        var cpu = new CpuWindow(setup.Peer.Pid);
+        var cpu = new CpuWindow(setup.Pids);
         live.Phase($"{point}: sending", deliveries, cpu);
         var sustained = await drive(deliveries);
         live.Phase($"{point}: draining", deliveries, cpu);
@@ -420,7 +461,7 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         }
         extra?.Invoke(stats, metrics);
         var protocol = ProtocolName(setup.Peer.Kind, setup.Protocol);
-        var note = setup.Peer.HasExited ? $"the server exited: {setup.Peer.RecentOutput}"
+        var note = setup.Peers.FirstOrDefault(p => p.HasExited) is { } exited ? $"the server exited: {exited.RecentOutput}"
             : stillArriving ? $"{stats.Lost:N0} deliveries were still arriving when the {DrainLimit.TotalSeconds:N0} s drain ended; counted as lost"
             : !sustained ? "stopped early: more than a second of deliveries behind"
             : null;
@@ -465,11 +506,17 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
     }
 
     /// <summary>A started server, its connections, and the run their receivers report to.</summary>
-    private sealed class Setup(PeerProcess peer, LoopbackSources sources) : IAsyncDisposable
+    private sealed class Setup(PeerProcess[] peers, IAsyncDisposable[] others, int[] extraPids, LoopbackSources sources) : IAsyncDisposable
     {
         private volatile DeliveryRun? _current;
 
-        public PeerProcess Peer { get; } = peer;
+        public PeerProcess[] Peers { get; } = peers;
+
+        /// <summary>The first server: publishers connect to it; its kind names the results.</summary>
+        public PeerProcess Peer => Peers[0];
+
+        /// <summary>Every process whose CPU counts as the server's: the servers and what they share (Redis).</summary>
+        public int[] Pids => [.. Peers.Select(p => p.Pid), .. extraPids];
 
         public LoopbackSources Sources { get; } = sources;
 
@@ -528,7 +575,8 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         {
             Current = null;
             await DisposeAllAsync(All);
-            await Peer.DisposeAsync();
+            foreach (var peer in Peers) await peer.DisposeAsync();
+            foreach (var other in others) await other.DisposeAsync();
             Sources.Dispose();
         }
     }

@@ -3,15 +3,17 @@
 // NotificationsController, sending straight through Clients with no history. It is the
 // baseline of bench/ and nothing else: the only additions are the MessagePack protocol (the
 // benchmark measures both protocols), a group route on the controller (the guide's
-// NotificationService already has SendToGroupAsync) and GET /stats for the benchmark's counts.
+// NotificationService already has SendToGroupAsync), GET /stats for the benchmark's counts, and
+// the guide's Redis backplane switched on by ConnectionStrings:Redis (two-process scenario).
 using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.IdentityModel.Tokens;
 using PlainSignalR;
+using StackExchange.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddSignalR(options =>
+var signalR = builder.Services.AddSignalR(options =>
 {
     options.EnableDetailedErrors = builder.Environment.IsDevelopment();
     options.MaximumReceiveMessageSize = 32 * 1024; // 32KB
@@ -19,6 +21,13 @@ builder.Services.AddSignalR(options =>
     options.KeepAliveInterval = TimeSpan.FromSeconds(15);
     options.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
 }).AddMessagePackProtocol();
+if (builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis)
+{
+    signalR.AddStackExchangeRedis(redis, options =>
+    {
+        options.Configuration.ChannelPrefix = RedisChannel.Literal("MyApp");
+    });
+}
 
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
     .AddJwtBearer(options =>

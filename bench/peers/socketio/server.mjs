@@ -8,8 +8,12 @@
 // GET /stats answers { connections, heapBytes, rssBytes } (after a full GC with ?gc=1 when node
 // runs with --expose-gc). Listens on 127.0.0.1 and PORT (0: any free port) and prints
 // "Now listening on: http://127.0.0.1:<port>" like Kestrel, which the benchmark waits for.
+// With REDIS_URL set, rooms span every node on that Redis through @socket.io/redis-adapter
+// (the benchmark's two-process scenario).
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
 
 const maxBody = 65536;
 
@@ -52,6 +56,12 @@ const httpServer = createServer((req, res) => {
 });
 
 const io = new Server(httpServer);
+if (process.env.REDIS_URL) {
+  const pubClient = createClient({ url: process.env.REDIS_URL });
+  const subClient = pubClient.duplicate();
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  io.adapter(createAdapter(pubClient, subClient));
+}
 
 io.on("connection", (socket) => {
   const userId = socket.handshake.auth?.userId;
