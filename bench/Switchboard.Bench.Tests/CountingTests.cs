@@ -71,8 +71,8 @@ public class DeliveryRunTests
         // Stream 0 goes to receivers 0 and 1, stream 1 to receiver 2 only.
         var run = new DeliveryRun([2, 1], receiverCount: 3);
         var now = Stopwatch.GetTimestamp();
-        var s0 = Enumerable.Range(0, 5).Select(_ => Payload.Create(0, run.NextSeq(0), now, 40)).ToArray(); // seq 1..5
-        var s1 = Enumerable.Range(0, 3).Select(_ => Payload.Create(1, run.NextSeq(1), now, 40)).ToArray(); // seq 1..3
+        var s0 = Enumerable.Range(0, 5).Select(_ => Payload.Create(run.WireStream(0), run.NextSeq(0), now, 40)).ToArray(); // seq 1..5
+        var s1 = Enumerable.Range(0, 3).Select(_ => Payload.Create(run.WireStream(1), run.NextSeq(1), now, 40)).ToArray(); // seq 1..3
         Assert.Equal(8, run.Sent);
         Assert.Equal(5 * 2 + 3, run.Expected);
 
@@ -82,7 +82,7 @@ public class DeliveryRunTests
         run.Arrive(2, s1[0], now + Ms);
         run.Arrive(2, s1[1], now + Ms);
         run.Arrive(2, "not a payload", now);
-        run.Arrive(2, Payload.Create(9, 1, now, 40), now); // a stream this run does not know
+        run.Arrive(2, Payload.Create(run.WireStream(2), 1, now, 40), now); // a stream this run does not have
 
         var stats = run.Summarise();
         Assert.Equal(5 + 4 + 2, stats.Delivered);
@@ -94,12 +94,25 @@ public class DeliveryRunTests
     }
 
     [Fact]
+    public void ALateMessageOfAnEarlierRunIsAStrayNotADuplicate()
+    {
+        var earlier = new DeliveryRun([1], receiverCount: 1);
+        var now = Stopwatch.GetTimestamp();
+        var late = Payload.Create(earlier.WireStream(0), earlier.NextSeq(0), now, 40);
+        var run = new DeliveryRun([1], receiverCount: 1);
+        run.Arrive(0, Payload.Create(run.WireStream(0), run.NextSeq(0), now, 40), now);
+        run.Arrive(0, late, now);
+        var stats = run.Summarise();
+        Assert.Equal((1L, 0L, 0L, 1L), (stats.Delivered, stats.Duplicates, stats.Reordered, stats.Stray));
+    }
+
+    [Fact]
     public void PercentilesComeFromTheTimestampsInThePayloads()
     {
         var run = new DeliveryRun([1], receiverCount: 1);
         var sent = Stopwatch.GetTimestamp();
         // Latencies of 1, 2, ..., 100 ms.
-        for (var i = 1; i <= 100; i++) run.Arrive(0, Payload.Create(0, run.NextSeq(0), sent, 40), sent + i * Ms);
+        for (var i = 1; i <= 100; i++) run.Arrive(0, Payload.Create(run.WireStream(0), run.NextSeq(0), sent, 40), sent + i * Ms);
         var stats = run.Summarise();
         Assert.Equal(0, stats.Lost);
         Assert.InRange(stats.P50Ms, 49.9, 50.1);
@@ -113,7 +126,7 @@ public class DeliveryRunTests
     {
         var run = new DeliveryRun([1], receiverCount: 1);
         var now = Stopwatch.GetTimestamp();
-        var payload = Payload.Create(0, run.NextSeq(0), now, 40);
+        var payload = Payload.Create(run.WireStream(0), run.NextSeq(0), now, 40);
         run.NextSeq(0); // a second message that never arrives
         run.Arrive(0, payload, now);
         var clock = Stopwatch.StartNew();

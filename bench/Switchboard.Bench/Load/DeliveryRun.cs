@@ -30,8 +30,16 @@ internal sealed class DeliveryRun
     private long _firstSend;
     private long _lastArrival;
 
+    /// <summary>
+    /// Every run numbers its streams from its own base, so a message of an earlier run (or of a
+    /// warm-up) that arrives late is a stray here, not a duplicate or a reordering of this run's.
+    /// </summary>
+    private static int s_nextBase;
+    private readonly int _base;
+
     public DeliveryRun(int[] receiversPerStream, int receiverCount)
     {
+        _base = Interlocked.Add(ref s_nextBase, receiversPerStream.Length) - receiversPerStream.Length;
         _receiversPerStream = receiversPerStream;
         _sent = new long[receiversPerStream.Length];
         _receivers = new Receiver[receiverCount];
@@ -41,6 +49,9 @@ internal sealed class DeliveryRun
     public LongConcurrentHistogram Latency { get; } = new(1, HighestMicros, 3);
 
     public int Streams => _sent.Length;
+
+    /// <summary>The number stream <paramref name="index"/> carries on the wire in this run.</summary>
+    public int WireStream(int index) => _base + index;
 
     public long Delivered => Interlocked.Read(ref _unique);
 
@@ -81,12 +92,13 @@ internal sealed class DeliveryRun
     /// <summary>Records one message as it arrives at receiver <paramref name="receiver"/>.</summary>
     public void Arrive(int receiver, ReadOnlySpan<char> payload, long now)
     {
-        if (!Payload.TryParse(payload, out var stream, out var seq, out var ticks) || (uint)stream >= (uint)_sent.Length ||
+        if (!Payload.TryParse(payload, out var wire, out var seq, out var ticks) || (uint)(wire - _base) >= (uint)_sent.Length ||
             (uint)receiver >= (uint)_receivers.Length)
         {
             Interlocked.Increment(ref _stray);
             return;
         }
+        var stream = wire - _base;
         var state = _receivers[receiver];
         Arrival arrival;
         lock (state)

@@ -64,7 +64,7 @@ internal static class Drivers
                 }
                 var (stream, index) = mine[k++ % mine.Length];
                 var seq = run.NextSeq(index);
-                inFlight.Enqueue(SendOne(stream.Target, Payload.Create(index, seq, Stopwatch.GetTimestamp(), payloadLength)));
+                inFlight.Enqueue(SendOne(stream.Target, Payload.Create(run.WireStream(index), seq, Stopwatch.GetTimestamp(), payloadLength)));
             }
             await Task.WhenAll(inFlight);
         })));
@@ -117,7 +117,7 @@ internal static class Drivers
                 var stream = streams[index];
                 var seq = run.NextSeq(index);
                 var dueTicks = start + (long)(i * ticksPerMessage);
-                queues[stream.Publisher].Writer.TryWrite((stream.Target, Payload.Create(index, seq, dueTicks, payloadLength)));
+                queues[stream.Publisher].Writer.TryWrite((stream.Target, Payload.Create(run.WireStream(index), seq, dueTicks, payloadLength)));
             }
             if (run.Outstanding > maxOutstanding)
             {
@@ -147,7 +147,7 @@ internal static class Drivers
             while (clock.Elapsed < duration && errors < 10)
             {
                 var seq = run.NextSeq(i);
-                var payload = Payload.Create(i, seq, Stopwatch.GetTimestamp(), payloadLength);
+                var payload = Payload.Create(run.WireStream(i), seq, Stopwatch.GetTimestamp(), payloadLength);
                 using var timeout = new CancellationTokenSource(SendTimeout);
                 try
                 {

@@ -79,6 +79,8 @@ internal sealed partial class PeerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
     /// <summary>The last lines the process printed (its errors, when something went wrong).</summary>
     public string RecentOutput
     {

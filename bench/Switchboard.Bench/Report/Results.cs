@@ -44,6 +44,7 @@ internal static class Metrics
     public const string HeapBytesAfter = "heapBytesAfter";
     public const string ConnectionsHeld = "connectionsHeld";
     public const string ConnectionsAttempted = "connectionsAttempted";
+    public const string ConnectionsOpened = "connectionsOpened";
     public const string RequestsPerSecond = "requestsPerSecond";
     public const string Requests = "requests";
     public const string Non2xx = "non2xx";

@@ -29,7 +29,7 @@ internal static class CompareCommand
         var output = new Option<DirectoryInfo?>("--output") { Description = "Docs folder to write benchmarks.md and benchmarks/*.json|svg into (default: the repository's docs/)." };
         var noDocs = new Option<bool>("--no-docs") { Description = "Print the results only; write the raw JSON to the temp folder." };
         var note = new Option<string?>("--note") { Description = "A sentence about the conditions of this run, printed at the top of the report." };
-        var merge = new Option<FileInfo?>("--merge") { Description = "An earlier run's raw JSON: its results are kept except for the scenarios run now, and the report covers both." };
+        var merge = new Option<FileInfo?>("--merge") { Description = "An earlier run's raw JSON: its results are kept except for the scenario and server pairs run now, and the report covers both." };
         var command = new Command("compare", "Builds nothing: runs the side-by-side comparison against the built servers and writes docs/benchmarks.md.")
         {
             runs, duration, warmup, servers, scenarios, protocols, quick, subscribers, idle, max, sources, noLive, output, noDocs, note, merge,
@@ -89,7 +89,7 @@ internal static class CompareCommand
         if (earlier is not null)
         {
             // Keep the earlier run's settings and machine (the tables' text comes from them) and add this run's scenarios.
-            var rerun = comparison.Results.Select(x => x.Scenario).ToHashSet();
+            var rerun = comparison.Results.Select(x => (x.Scenario, x.Server)).ToHashSet();
             var describedNow = settings.Describe();
             var merged = new Dictionary<string, string>(earlier.Settings);
             foreach (var (k, v) in describedNow) merged.TryAdd(k, v);
@@ -98,8 +98,10 @@ internal static class CompareCommand
             {
                 Finished = report.Finished,
                 Settings = merged,
-                Results = [.. earlier.Results.Where(x => !rerun.Contains(x.Scenario)), .. comparison.Results],
-                Notes = [.. earlier.Notes.Where(n => !rerun.Any(s => n.StartsWith(s + ":", StringComparison.Ordinal))), .. notes],
+                Results = [.. earlier.Results.Where(x => !rerun.Contains((x.Scenario, x.Server))), .. comparison.Results],
+                // An earlier note about a scenario run again (say, that it was skipped) no longer holds.
+                Notes = [.. earlier.Notes.Where(n => !settings.Scenarios.Any(s => n.StartsWith(s + ":", StringComparison.Ordinal)) &&
+                                                     !rerun.Any(k => n.StartsWith($"{k.Scenario} · {ServerKinds.Parse(k.Server).Title()}", StringComparison.Ordinal))), .. notes],
             };
         }
         var folder = settings.DocsFolder ?? Path.Combine(Path.GetTempPath(), "switchboard-bench");

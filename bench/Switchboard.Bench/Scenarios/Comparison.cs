@@ -199,14 +199,28 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
                 k => Volatile.Write(ref connected, baseCount + k));
             idle.AddRange(extra);
             await Task.Delay(2000);
-            var maxHeld = await peer.ConnectionsAsync() ?? 0;
             var rss = ProcessStats.ResidentBytes(peer.Pid) ?? 0;
-            var stoppedBy = extraFailure is not null ? $"a connect failed: {extraFailure.GetBaseException().Message}"
+            double maxHeld;
+            string? afterwards = null;
+            try
+            {
+                maxHeld = await peer.ConnectionsAsync() ?? 0;
+            }
+            catch (HttpRequestException e)
+            {
+                // The server could not be asked: count what the generator still holds open, and say why.
+                maxHeld = idle.Count(c => c is IdleSignalRConnection { Closed: false } or SocketIoLoadClient { Closed: false });
+                afterwards = peer.HasExited
+                    ? $"; the server then exited (code {peer.ExitCode}): {peer.RecentOutput.Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim()}"
+                    : $"; the server did not answer its metrics request ({e.Message}), so the count is the generator's";
+            }
+            var stoppedBy = (extraFailure is not null ? $"a connect failed after {baseCount + extra.Count:N0} were open: {extraFailure.GetBaseException().Message}"
                 : cap < settings.MaxConnections ? $"the generator's open-file limit ({ownLimit:N0}; the server's is {serverLimit:N0})"
-                : $"the bound of {settings.MaxConnections:N0}";
+                : $"the bound of {settings.MaxConnections:N0}") + afterwards;
             Add(new PointResult("idle", "max", server.Name(), ProtocolName(server, WireProtocol.Json), run, new()
             {
                 [Metrics.ConnectionsAttempted] = baseCount + more,
+                [Metrics.ConnectionsOpened] = baseCount + extra.Count,
                 [Metrics.ConnectionsHeld] = maxHeld,
                 [Metrics.ResidentBytesAfter] = rss,
                 [Metrics.ConnectsPerSecond] = extra.Count / Math.Max(extraElapsed.TotalSeconds, 1e-3),
