@@ -48,19 +48,20 @@ public sealed class ConnectionRegistry
 /// SignalR exposes a connection's <see cref="HubConnectionContext"/> (needed to send a close
 /// message) only to the lifetime manager, so the registry sits here rather than in a hub filter.
 /// </summary>
-internal sealed class RegistryHubLifetimeManager<THub>(DefaultHubLifetimeManager<THub> inner, ConnectionRegistry registry)
+internal sealed class RegistryHubLifetimeManager<THub>(DefaultHubLifetimeManager<THub> inner, ConnectionRegistry registry,
+    SlowConsumerGuard slowConsumers)
     : HubLifetimeManager<THub> where THub : Hub
 {
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
-        await inner.OnConnectedAsync(connection);
+        await inner.OnConnectedAsync(slowConsumers.Wrap(connection));
         registry.Add(connection);
     }
 
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
     {
         registry.Remove(connection);
-        await inner.OnDisconnectedAsync(connection);
+        await inner.OnDisconnectedAsync(slowConsumers.Unwrap(connection));
     }
 
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>

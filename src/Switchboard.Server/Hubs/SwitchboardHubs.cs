@@ -58,6 +58,7 @@ public static class SwitchboardHubs
         // Keep a registry of open connections (for closing them from the HTTP API) around the
         // default lifetime manager.
         services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<SlowConsumerGuard>();
         services.TryAddSingleton(typeof(DefaultHubLifetimeManager<>));
         services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(RegistryHubLifetimeManager<>)));
 
