@@ -185,7 +185,11 @@ public sealed class RawWebSocket : IAsyncDisposable
             var frame = await NextFrameAsync();
             if (frame is null) return null;
             var (opcode, fin, payload) = frame.Value;
-            if (opcode == 0x8) return null;
+            if (opcode == 0x8)
+            {
+                await AnswerCloseAsync();
+                return null;
+            }
             if (opcode is 0x9 or 0xA) continue; // ping, pong
             message.AddRange(payload);
             if (fin) return message.ToArray();
@@ -225,18 +229,51 @@ public sealed class RawWebSocket : IAsyncDisposable
         }
     }
 
-    /// <summary>Bytes until the server closes the socket, discarding them; true once it did (EOF or reset).</summary>
-    public async Task<bool> EndsAsync()
+    /// <summary>
+    /// Reads until the server's WebSocket close frame and returns its status code (1002 protocol
+    /// error, 1007 invalid data, 1009 too big, ...), or null when the socket ended without one.
+    /// </summary>
+    public async Task<int?> UntilCloseFrameAsync()
     {
         try
         {
-            while (await ReadSomeAsync()) { _start = _end; }
-            return true;
+            while (await NextFrameAsync() is { } frame)
+            {
+                if (frame.Opcode == 0x8)
+                {
+                    await AnswerCloseAsync();
+                    return frame.Payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(frame.Payload) : 1005;
+                }
+            }
         }
         catch (IOException)
         {
-            return true;
         }
+        return null;
+    }
+
+    /// <summary>
+    /// Reads (and discards) until the server closes the socket, answering its close frame as a
+    /// client should; true once it did (EOF or reset).
+    /// </summary>
+    public async Task<bool> EndsAsync()
+    {
+        await UntilCloseFrameAsync();
+        try
+        {
+            while (await ReadSomeAsync()) { _start = _end; }
+        }
+        catch (IOException)
+        {
+        }
+        return true;
+    }
+
+    /// <summary>Answers a close frame, as RFC 6455 asks; the server may already be gone.</summary>
+    private async Task AnswerCloseAsync()
+    {
+        try { await _stream.WriteAsync(Frame(0x8, [0x03, 0xE8])).AsTask().DefaultTimeout(); }
+        catch (IOException) { }
     }
 
     private async Task<(int Opcode, bool Fin, byte[] Payload)?> NextFrameAsync()
