@@ -143,6 +143,15 @@ public sealed class RawWebSocket : IAsyncDisposable
         return frame.ToArray();
     }
 
+    /// <summary>A SignalR JSON invocation record (type 1), with an id when a completion is wanted.</summary>
+    public static string Invocation(string? id, string target, object?[] arguments, string[]? streamIds = null)
+    {
+        var record = new Dictionary<string, object?> { ["type"] = 1, ["target"] = target, ["arguments"] = arguments };
+        if (id is not null) record["invocationId"] = id;
+        if (streamIds is not null) record["streamIds"] = streamIds;
+        return JsonSerializer.Serialize(record) + RecordSeparator;
+    }
+
     public Task SendTextAsync(string text) => SendRawAsync(Frame(0x1, Encoding.UTF8.GetBytes(text)));
 
     public Task SendBinaryAsync(ReadOnlySpan<byte> bytes) => SendRawAsync(Frame(0x2, bytes));
