@@ -52,9 +52,12 @@ public sealed partial class SlowConsumerGuard(IOptions<SwitchboardOptions> optio
     /// <summary>
     /// The connection the lifetime manager should keep for <paramref name="connection"/>: a
     /// guarded one, or the connection itself when the limit is off. Call once, at connect.
+    /// Also arms the client timeout (<see cref="SilentClientTimeout"/>).
     /// </summary>
     internal HubConnectionContext Wrap(HubConnectionContext connection)
     {
+        // Here because this is the one place that sees every connection's context as it is set up.
+        SilentClientTimeout.Start(connection);
         var limit = options.Value.Limits.MaxOutboundQueueBytes;
         if (limit <= 0)
         {

@@ -214,8 +214,10 @@ public sealed class RawWebSocket : IAsyncDisposable
     /// </summary>
     public async Task<JsonElement?> NextRecordAsync(Func<JsonElement, bool> match)
     {
+        var deadline = Deadline();
         while (await NextRecordTextAsync() is { } record)
         {
+            deadline.Check("a matching record");
             var json = JsonDocument.Parse(record).RootElement;
             if (match(json)) return json;
         }
@@ -229,7 +231,8 @@ public sealed class RawWebSocket : IAsyncDisposable
         try
         {
             close = await NextRecordAsync(r => r.TryGetProperty("type", out var t) && t.GetInt32() == 7);
-            while (await NextMessageAsync() is not null) { }
+            var deadline = Deadline();
+            while (await NextMessageAsync() is not null) deadline.Check("the end of the connection");
             return (close, true);
         }
         catch (IOException)
@@ -244,10 +247,12 @@ public sealed class RawWebSocket : IAsyncDisposable
     /// </summary>
     public async Task<int?> UntilCloseFrameAsync()
     {
+        var deadline = Deadline();
         try
         {
             while (await NextFrameAsync() is { } frame)
             {
+                deadline.Check("the close frame");
                 if (frame.Opcode == 0x8)
                 {
                     await AnswerCloseAsync();
@@ -270,12 +275,32 @@ public sealed class RawWebSocket : IAsyncDisposable
         await UntilCloseFrameAsync();
         try
         {
-            while (await ReadSomeAsync()) { _start = _end; }
+            var deadline = Deadline();
+            while (await ReadSomeAsync())
+            {
+                _start = _end;
+                deadline.Check("the end of the connection");
+            }
         }
         catch (IOException)
         {
         }
         return true;
+    }
+
+    /// <summary>
+    /// Each read is bounded by <see cref="TestTimeouts.Network"/>, but a server that keeps
+    /// sending (pings) never lets one time out; loops that wait for something in particular are
+    /// bounded as a whole by twice that.
+    /// </summary>
+    private static LoopDeadline Deadline() => new(DateTime.UtcNow + 2 * TestTimeouts.Network);
+
+    private readonly record struct LoopDeadline(DateTime At)
+    {
+        public void Check(string what)
+        {
+            if (DateTime.UtcNow > At) throw new TimeoutException($"Timed out waiting for {what}.");
+        }
     }
 
     /// <summary>Answers a close frame, as RFC 6455 asks; the server may already be gone.</summary>
