@@ -12,10 +12,11 @@ namespace Switchboard.Core.Tests.Properties;
 /// </summary>
 public sealed partial class InputRulesProperties
 {
-    [GeneratedRegex("^[A-Za-z0-9._:@-]{1,128}$")]
+    // \A and \z, not ^ and $: '$' also matches before a final newline (the million-case run caught that in this oracle).
+    [GeneratedRegex(@"\A[A-Za-z0-9._:@-]{1,128}\z")]
     private static partial Regex NameRule();
 
-    [GeneratedRegex("^[A-Za-z0-9._:@-]{1,64}$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9._:@-]{1,64}\z")]
     private static partial Regex MessageIdRule();
 
     private static void SameSentenceForEveryRefusal(SwitchboardError? error, string code, string sentence)
