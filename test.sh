@@ -13,6 +13,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages the tests drive for real. None are needed yet by the current suite; the list
 # grows with the capabilities (redis-server, chromium, haproxy).
 apt_packages=()
+apt_packages+=(systemd) # systemd-analyze verifies deploy/switchboard.service
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
