@@ -7,7 +7,7 @@ using Switchboard.Server.Tests.Infrastructure;
 namespace Switchboard.Server.Tests.Hostile;
 
 /// <summary>Floods, each bounded in count: invocations pipelined faster than any client waits for answers, and connection churn.</summary>
-public sealed class FloodTests(HostileServer server) : IClassFixture<HostileServer>
+public sealed class FloodTests(FloodServer server) : IClassFixture<FloodServer>
 {
     [Fact]
     public async Task TwoThousandPipelinedInvocationsAreRefusedThenTheConnectionIsClosed()
@@ -30,7 +30,7 @@ public sealed class FloodTests(HostileServer server) : IClassFixture<HostileServ
             var type = json.GetProperty("type").GetInt32();
             if (type == 3 && json.TryGetProperty("error", out var error))
             {
-                Assert.Contains("rate_limited: More than 50 invocations per second (bursts of 100); slow down.", error.GetString());
+                Assert.Contains("rate_limited: More than 1 invocations per second (bursts of 100); slow down.", error.GetString());
                 refused++;
             }
             else if (type == 3) ok++;
@@ -38,8 +38,8 @@ public sealed class FloodTests(HostileServer server) : IClassFixture<HostileServ
         }
 
         Assert.Equal("rate_limited: Too many invocations; the connection was closed.", closeError);
-        Assert.InRange(ok, 100, 1_000); // the burst, plus what refilled while the server worked through them
-        Assert.InRange(refused, 20, 2_000 - ok);
+        Assert.InRange(ok, 100, 150); // the burst, plus what refilled while the server worked through them
+        Assert.InRange(refused, 19, 2_000 - ok); // 20 in a row close it; the close may overtake the 20th answer
         Assert.True(await raw.EndsAsync());
         await control.AssertHealthyAsync();
     }
