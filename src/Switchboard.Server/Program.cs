@@ -2,6 +2,7 @@ using Switchboard.Server.Api;
 using Switchboard.Server.Authentication;
 using Switchboard.Server.Hosting;
 using Switchboard.Server.Hubs;
+using Switchboard.Server.Web;
 
 if (TokenCommand.IsInvoked(args, out var tokenArgs))
 {
@@ -17,6 +18,7 @@ builder.AddSwitchboardHubs();
 builder.AddSwitchboardApi();
 builder.AddSwitchboardHealth();
 builder.AddSwitchboardMetrics();
+builder.AddSwitchboardWeb();
 
 var app = builder.Build();
 if (!app.SettingsAreValid())
@@ -35,6 +37,7 @@ app.MapSwitchboardHubs();
 app.MapSwitchboardApi();
 app.MapSwitchboardHealth();
 app.MapSwitchboardMetrics();
+app.MapSwitchboardWeb();
 
 app.Run();
 return 0;
