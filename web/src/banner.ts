@@ -23,6 +23,9 @@ export class ConnectionBanner {
 
   private render(): void {
     const states = [...this.states.values()];
+    // The overall state, also for scripts and tests: closed, reconnecting, connecting or connected.
+    document.documentElement.dataset.connection =
+      (["closed", "reconnecting", "connecting"] as const).find((s) => states.includes(s)) ?? "connected";
     window.clearTimeout(this.hideTimer);
     clear(this.element);
     if (states.includes("closed")) {
