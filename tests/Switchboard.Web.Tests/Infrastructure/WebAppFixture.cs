@@ -44,8 +44,8 @@ public sealed class WebAppFixture : IAsyncLifetime
         var user = await OpenAsync(width, height, through);
         var page = user.Page;
         await page.GotoAsync("/");
-        await page.GetByLabel("User id").FillAsync(userId);
-        await page.GetByLabel("Display name").FillAsync(name);
+        await page.GetByLabel("User id", new() { Exact = true }).FillAsync(userId);
+        await page.GetByLabel("Display name", new() { Exact = true }).FillAsync(name);
         foreach (var role in new[] { "Admin", "Publisher" })
         {
             await page.GetByRole(AriaRole.Checkbox, new() { Name = role }).SetCheckedAsync(roles?.Contains(role) == true);
