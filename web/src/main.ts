@@ -71,11 +71,11 @@ function startApp(session: Session): void {
       if (link.dataset.page === page.id) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
     }
     document.title = `${page.title} · Switchboard`;
-    const firstVisit = currentPage !== null;
+    const navigated = currentPage !== null; // not on the first route of a page load
     currentPage = page;
     page.shown?.();
     // Move focus to the new page's heading so keyboard and screen reader users start there.
-    if (firstVisit) page.element.querySelector<HTMLElement>("h1")?.focus();
+    if (navigated) page.element.querySelector<HTMLElement>("h1")?.focus();
   };
   window.addEventListener("hashchange", route);
   route();
