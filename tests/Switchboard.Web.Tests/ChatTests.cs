@@ -39,16 +39,20 @@ public sealed class ChatTests(WebAppFixture app)
         try
         {
             await JoinAsync(alice, room);
+            await SendAsync(alice, "Morning! Anyone around?");
+
+            // Bob joins later and gets the room's recent history first.
             await JoinAsync(bob, room);
+            await Expect(Messages(bob, room)).ToHaveCountAsync(1);
+            await Expect(Messages(bob, room).Locator(".message-text")).ToHaveTextAsync("Morning! Anyone around?");
 
             await Expect(Member(alice, bobId)).ToHaveAttributeAsync("data-online", "true");
             await Expect(Member(bob, aliceId)).ToHaveAttributeAsync("data-online", "true");
 
-            await SendAsync(alice, "Hello Bob, welcome to the room.");
-            await Expect(Messages(bob, room).Filter(new() { HasText = "Hello Bob, welcome to the room." })).ToHaveCountAsync(1);
-            await SendAsync(bob, "Hi Alice! Glad to be here.");
-            await Expect(Messages(alice, room).Filter(new() { HasText = "Hi Alice! Glad to be here." })).ToHaveCountAsync(1);
-            await SendAsync(alice, "Private messages and broadcasts are on this page too.");
+            await SendAsync(bob, "Hi Alice! Just got here.");
+            await Expect(Messages(alice, room).Filter(new() { HasText = "Hi Alice! Just got here." })).ToHaveCountAsync(1);
+            await SendAsync(alice, "Welcome, Bob. The demo is at three.");
+            await Expect(Messages(bob, room).Filter(new() { HasText = "Welcome, Bob. The demo is at three." })).ToHaveCountAsync(1);
             await Expect(Messages(bob, room)).ToHaveCountAsync(3);
             await Expect(Messages(alice, room)).ToHaveCountAsync(3);
             await Expect(Messages(alice, room).Nth(1).Locator(".sender")).ToHaveTextAsync("Bob");

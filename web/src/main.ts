@@ -14,6 +14,7 @@ import { clearSession, isPublisher, loadSession, type Session } from "./session"
 // the server serves only '/' and the back button works.
 
 const main = byId("main");
+const noticeKey = "switchboard.notice";
 
 async function loadConfig(): Promise<AppConfig> {
   try {
@@ -85,6 +86,7 @@ function startApp(session: Session): void {
   window.setTimeout(() => {
     void app.stop().finally(() => {
       clearSession();
+      sessionStorage.setItem(noticeKey, "Your session expired; sign in again.");
       window.location.hash = "#/signin";
       window.location.reload();
     });
@@ -96,7 +98,9 @@ async function boot(): Promise<void> {
   if (session) {
     startApp(session);
   } else {
-    showSignIn(await loadConfig());
+    const notice = sessionStorage.getItem(noticeKey) ?? undefined;
+    sessionStorage.removeItem(noticeKey);
+    showSignIn(await loadConfig(), notice);
   }
 }
 

@@ -105,7 +105,9 @@ export function chatPage(app: App): Page {
     room?.list.append(h("li", { class: "notice" }, "Some earlier messages could not be recovered; the room's history was reset or trimmed."));
   });
   // After a reconnect, presence events sent while away are lost: ask again.
-  app.chat.on("resubscribed", () => { for (const room of rooms.values()) void refreshPresence(room); });
+  app.chat.on("resubscribed", () => {
+    for (const room of rooms.values()) refreshPresence(room).catch(() => { /* dropped again: the next resubscribe asks again */ });
+  });
 
   app.privateListeners.add((envelope) => {
     rememberUser(envelope.senderId ?? "");
