@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
@@ -57,10 +58,14 @@ public static class SwitchboardHubs
             })
             .AddJsonProtocol()
             .AddMessagePackProtocol();
+        // The same protocols, closing on an unknown message type instead of wedging (registered last, so they win).
+        services.AddSingleton<IHubProtocol>(sp => new StrictHubProtocol(new JsonHubProtocol(sp.GetRequiredService<IOptions<JsonHubProtocolOptions>>())));
+        services.AddSingleton<IHubProtocol>(sp => new StrictHubProtocol(new MessagePackHubProtocol(sp.GetRequiredService<IOptions<MessagePackHubProtocolOptions>>())));
 
         // Keep a registry of open connections (for closing them from the HTTP API) around the
         // default lifetime manager.
         services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<SlowConsumerGuard>();
         services.TryAddSingleton(typeof(DefaultHubLifetimeManager<>));
         services.TryAddSingleton(new HubLifetimeManagerChoice(typeof(DefaultHubLifetimeManager<>)));
         services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(RegistryHubLifetimeManager<>)));

@@ -1,0 +1,22 @@
+using Switchboard.Server.Tests.Infrastructure;
+
+namespace Switchboard.Server.Tests.Hostile;
+
+/// <summary>
+/// The server the hostile cases attack: the default limits on (invocation rate 50 per second,
+/// bursts of 100, closed after 20 refusals in a row), a 2 second handshake timeout so the
+/// handshake-less cases end quickly, and detailed errors off as in production.
+/// </summary>
+public sealed class HostileServer() : SwitchboardFactoryWith(new()
+{
+    ["SignalR:HandshakeTimeout"] = "00:00:02",
+    ["SignalR:EnableDetailedErrors"] = "false",
+    ["Switchboard:Limits:InvocationsPerSecond"] = "50",
+    ["Switchboard:AllowAnonymousHubs:0"] = "robust",
+})
+{
+    public Task<Control> ControlAsync() => Control.StartAsync(id => Token(id), (hub, token) => Hub(hub, token));
+
+    public Task<RawWebSocket> RawAsync(string hub = Contracts.HubRoutes.Chat, string user = "mallory", bool negotiate = true) =>
+        RawWebSocket.ConnectAsync(BaseUrl, hub, Token(user), negotiate);
+}
