@@ -21,7 +21,7 @@ public sealed class WebAppFixture : IAsyncLifetime
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         Assertions.SetDefaultExpectTimeout(Timeouts.PageMs);
         _ = Server.BaseUrl;
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync().WaitAsync(Timeouts.Network);
+        Playwright = await Microsoft.Playwright.Playwright.CreateAsync().WaitAsync(TimeSpan.FromSeconds(60)); // starts its Node driver: slow on a loaded machine
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = Chromium,
