@@ -18,6 +18,7 @@ builder.AddSwitchboardHubs();
 builder.AddSwitchboardApi();
 builder.AddSwitchboardHealth();
 builder.AddSwitchboardMetrics();
+builder.AddSwitchboardScaleOut();
 builder.AddSwitchboardWeb();
 
 var app = builder.Build();
@@ -27,6 +28,7 @@ if (!app.SettingsAreValid())
 }
 
 app.UseExceptionHandler();
+app.UseRetryAfterOnUnavailable();
 app.UseStatusCodePages();
 app.UseHubOriginCheck();
 app.UseAuthentication();

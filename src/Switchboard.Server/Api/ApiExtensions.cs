@@ -5,6 +5,7 @@ public static class ApiExtensions
     public static WebApplicationBuilder AddSwitchboardApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<Hosting.UnavailableExceptionHandler>();
         builder.Services.AddApiRateLimiting();
         builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {

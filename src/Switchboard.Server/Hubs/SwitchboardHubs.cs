@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
+using Switchboard.Core.Cluster;
 using Switchboard.Core.Connections;
 using Switchboard.Core.History;
 using Switchboard.Core.Publishing;
@@ -41,6 +42,8 @@ public static class SwitchboardHubs
         services.AddSqliteHistory();
         services.AddSingleton<IPresenceStore, InMemoryPresenceStore>();
         services.AddSingleton<IUserGroupStore, InMemoryUserGroupStore>();
+        services.AddSingleton<IClusterBus, LocalClusterBus>();
+        services.AddHostedService<ClusterCommandHandler>();
         services.AddSingleton<GroupQuota>();
         services.AddSingleton<ChatMembership>();
         services.AddSingleton<IGroupFanout, ChatGroupFanout>();
@@ -59,6 +62,7 @@ public static class SwitchboardHubs
         // default lifetime manager.
         services.AddSingleton<ConnectionRegistry>();
         services.TryAddSingleton(typeof(DefaultHubLifetimeManager<>));
+        services.TryAddSingleton(new HubLifetimeManagerChoice(typeof(DefaultHubLifetimeManager<>)));
         services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(RegistryHubLifetimeManager<>)));
 
         var isDevelopment = builder.Environment.IsDevelopment();
