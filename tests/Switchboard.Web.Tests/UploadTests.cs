@@ -32,6 +32,8 @@ public sealed class UploadTests(WebAppFixture app)
             await Expect(upload.Locator("#upload-status")).ToHaveTextAsync("Uploaded lines.txt.");
             await Expect(upload.Locator("#upload-percent")).ToHaveTextAsync("100%");
             await Expect(upload.Locator("#upload-progress")).ToHaveJSPropertyAsync("value", 100);
+            // The bar moved with the server's UploadProgress events, not only at the end.
+            Assert.True(int.Parse(await upload.GetAttributeAsync("data-progress-events") ?? "0", System.Globalization.CultureInfo.InvariantCulture) >= 2);
             await Expect(upload.Locator("#receipt-items")).ToHaveTextAsync("2000");
             await Expect(upload.Locator("#receipt-characters")).ToHaveTextAsync(characters.ToString(System.Globalization.CultureInfo.InvariantCulture));
             await Expect(upload.Locator("#receipt-check")).ToHaveAttributeAsync("data-matches", "true");

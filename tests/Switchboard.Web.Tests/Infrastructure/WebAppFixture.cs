@@ -21,12 +21,14 @@ public sealed class WebAppFixture : IAsyncLifetime
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         Assertions.SetDefaultExpectTimeout(Timeouts.PageMs);
         _ = Server.BaseUrl;
-        Playwright = await Microsoft.Playwright.Playwright.CreateAsync().WaitAsync(TimeSpan.FromSeconds(60)); // starts its Node driver: slow on a loaded machine
+        // Starting Playwright's driver and the browser are process starts, slow while the other
+        // test projects build and run beside these: a minute each.
+        Playwright = await Microsoft.Playwright.Playwright.CreateAsync().WaitAsync(Timeouts.ProcessStart);
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = Chromium,
             Headless = true,
-            Timeout = 30_000,
+            Timeout = (float)Timeouts.ProcessStart.TotalMilliseconds,
         });
     }
 

@@ -27,6 +27,7 @@ export function uploadPage(app: App): Page {
   let connection: signalR.HubConnection | null = null;
   let subject: signalR.Subject<string> | null = null;
   let total = 0;
+  let progressEvents = 0;
 
   const fileInput = h("input", { type: "file", name: "file", accept: ".txt,.csv,.log,.md,.json,text/*", required: true });
   const uploadButton = h("button", { type: "submit", id: "upload-start" }, "Upload");
@@ -39,7 +40,11 @@ export function uploadPage(app: App): Page {
   const open = async (): Promise<signalR.HubConnection> => {
     if (!connection) {
       connection = connect("/hubs/upload", app.session);
-      connection.on("UploadProgress", (p: UploadStatus) => setProgress(p.items));
+      connection.on("UploadProgress", (p: UploadStatus) => {
+        progressEvents++;
+        element.dataset.progressEvents = String(progressEvents);
+        setProgress(p.items);
+      });
       connection.on("UploadCompleted", (done: UploadStatus) => showReceipt(done));
     }
     if (connection.state === signalR.HubConnectionState.Disconnected) await connection.start();
@@ -82,6 +87,7 @@ export function uploadPage(app: App): Page {
     if (long >= 0) { status.textContent = `Line ${long + 1} is longer than ${maxLineLength} characters; split it first.`; return; }
 
     total = lines.length;
+    progressEvents = 0;
     expected = { items: lines.length, characters: lines.reduce((sum, line) => sum + line.length, 0) };
     setProgress(0);
     uploadButton.disabled = true;
@@ -98,8 +104,9 @@ export function uploadPage(app: App): Page {
         if (i % 200 === 199) await new Promise((resolve) => setTimeout(resolve, 0));
       }
       if (subject === stream) stream.complete();
-      const done = await result;
-      setProgress(done.items);
+      // The bar and the receipt come from the events (UploadProgress, then UploadCompleted), which
+      // the server sends before it answers the invocation.
+      await result;
       status.textContent = `Uploaded ${file.name}.`;
     } catch (error) {
       status.textContent = errorText(error);
