@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
+using Switchboard.Core;
 using Switchboard.Core.Cluster;
 using Switchboard.Core.Connections;
 using Switchboard.Core.History;
@@ -40,15 +41,12 @@ public static class SwitchboardHubs
         services.AddSingleton<ActiveStreams>();
         services.AddSingleton<NotificationService>();
 
-        services.AddSqliteHistory();
-        services.AddSingleton<IPresenceStore, InMemoryPresenceStore>();
-        services.AddSingleton<IUserGroupStore, InMemoryUserGroupStore>();
-        services.AddSingleton<IClusterBus, LocalClusterBus>();
+        // The engine (publish path, history, presence, memberships, cluster bus), as any host embeds it.
+        services.AddSwitchboard();
         services.AddHostedService<ClusterCommandHandler>();
         services.AddSingleton<GroupQuota>();
         services.AddSingleton<ChatMembership>();
         services.AddSingleton<IGroupFanout, ChatGroupFanout>();
-        services.AddSingleton<GroupPublisher>();
 
         services.AddSignalR(options =>
             {
