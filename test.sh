@@ -11,9 +11,10 @@ mkdir -p "$out"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages the tests drive for real: redis-server (scale-out tests start their own on free
-# loopback ports), haproxy (the two-node load-balancer sample in deploy/) and chromium (the web
-# app's browser tests in tests/Switchboard.Web.Tests).
-apt_packages=(redis-server haproxy chromium)
+# loopback ports), haproxy (the two-node load-balancer sample in deploy/), chromium (the web
+# app's browser tests in tests/Switchboard.Web.Tests) and systemd (systemd-analyze verifies
+# deploy/switchboard.service).
+apt_packages=(redis-server haproxy chromium systemd)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
