@@ -72,6 +72,13 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// <summary>The groups were subscribed again after a reconnect and what was missed has been delivered.</summary>
     public event Action? Resubscribed;
 
+    /// <summary>
+    /// A live message arrived beyond the next offset (a message was lost on the way, or another
+    /// server process published in between) and the client fetched the missing offsets
+    /// (first, last) from history before delivering it. Informational: delivery stays exactly once, in order.
+    /// </summary>
+    public event Action<string, long, long>? GapFilled;
+
     /// <summary>The connection is closed for good (stopped, closed by the server, or reconnecting gave up).</summary>
     public event Action<Exception?>? Closed;
 
@@ -192,7 +199,9 @@ public sealed class SwitchboardClient : IAsyncDisposable
         }
         if (envelope.Offset > state.Offset + 1)
         {
+            var first = state.Offset + 1;
             await FillGapAsync(group, state, envelope.Offset - 1);
+            GapFilled?.Invoke(group, first, envelope.Offset - 1);
         }
         Deliver(state, envelope);
     }

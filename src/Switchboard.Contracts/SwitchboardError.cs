@@ -44,6 +44,8 @@ public static class ErrorCodes
     public const string InternalError = "internal_error";
     /// <summary>History could not store the message (storage failing or unreachable); nothing was delivered. Retry with the same id.</summary>
     public const string HistoryUnavailable = "history_unavailable";
+    /// <summary>A service the cluster shares (Redis) is unreachable, so nothing was sent; retry later (HTTP 503 with Retry-After).</summary>
+    public const string Unavailable = "unavailable";
     /// <summary>A browser page on an origin not in <c>Switchboard:AllowedOrigins</c> tried to connect to a hub (403).</summary>
     public const string OriginNotAllowed = "origin_not_allowed";
     /// <summary>The user already has <c>Switchboard:Limits:MaxConnectionsPerUser</c> connections open; the new one is closed.</summary>

@@ -2,6 +2,7 @@ using Switchboard.Server.Api;
 using Switchboard.Server.Authentication;
 using Switchboard.Server.Hosting;
 using Switchboard.Server.Hubs;
+using Switchboard.Server.Web;
 
 if (TokenCommand.IsInvoked(args, out var tokenArgs))
 {
@@ -17,6 +18,8 @@ builder.AddSwitchboardHubs();
 builder.AddSwitchboardApi();
 builder.AddSwitchboardHealth();
 builder.AddSwitchboardMetrics();
+builder.AddSwitchboardScaleOut();
+builder.AddSwitchboardWeb();
 
 var app = builder.Build();
 if (!app.SettingsAreValid())
@@ -25,6 +28,7 @@ if (!app.SettingsAreValid())
 }
 
 app.UseExceptionHandler();
+app.UseRetryAfterOnUnavailable();
 app.UseStatusCodePages();
 app.UseHubOriginCheck();
 app.UseAuthentication();
@@ -35,6 +39,7 @@ app.MapSwitchboardHubs();
 app.MapSwitchboardApi();
 app.MapSwitchboardHealth();
 app.MapSwitchboardMetrics();
+app.MapSwitchboardWeb();
 
 app.Run();
 return 0;

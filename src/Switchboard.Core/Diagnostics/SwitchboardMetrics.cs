@@ -16,6 +16,7 @@ public sealed class SwitchboardMetrics
     private readonly Histogram<double> _appendDuration;
     private readonly Counter<long> _subscriptions;
     private readonly Counter<long> _refusals;
+    private readonly Counter<long> _deliveryFailures;
 
     public SwitchboardMetrics(IMeterFactory meterFactory)
     {
@@ -34,6 +35,8 @@ public sealed class SwitchboardMetrics
             "Subscribe answers, by outcome: first (no position given), recovered, or not_recovered.");
         _refusals = meter.CreateCounter<long>("switchboard.refusals", "{refusal}",
             "Calls and requests refused with a Switchboard error code, by code.");
+        _deliveryFailures = meter.CreateCounter<long>("switchboard.delivery.failures", "{message}",
+            "Stored messages whose live fan-out failed (for example while the backplane reconnects); subscribers recover them from history.");
     }
 
     public void Published(bool isPrivate, TimeSpan appendDuration)
@@ -43,6 +46,8 @@ public sealed class SwitchboardMetrics
     }
 
     public void Duplicate() => _duplicates.Add(1);
+
+    public void DeliveryFailed() => _deliveryFailures.Add(1);
 
     public void Subscribed(bool positionGiven, bool recovered) =>
         _subscriptions.Add(1, new KeyValuePair<string, object?>("outcome",

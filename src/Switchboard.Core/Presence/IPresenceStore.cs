@@ -7,13 +7,18 @@ public sealed record PresenceMember(string UserId, string Name, int Connections,
 public sealed record GroupPresence(string Group, int Users, int Connections, IReadOnlyList<PresenceMember> Members);
 
 /// <summary>Whether a user is online, since when they were last seen, and the groups they are in.</summary>
-public sealed record UserPresence(string UserId, bool Online, int Connections, DateTime? LastSeen, IReadOnlyList<string> Groups);
+public sealed record UserPresence(string UserId, bool Online, int Connections, DateTime? LastSeen, IReadOnlyList<string> Groups)
+{
+    /// <summary>The user's open connections, on every process of the cluster.</summary>
+    public IReadOnlyList<string> ConnectionIds { get; init; } = [];
+}
 
 /// <summary>A change of a group's member list, to tell the group about.</summary>
 public sealed record PresenceChange(string Group, string UserId, string Name);
 
 /// <summary>
-/// Who is connected and who is in which group. Every method is safe under concurrency,
+/// Who is connected (on every hub) and who is in which group; for a shared store, on every
+/// process of the cluster. Every method is safe under concurrency,
 /// including joins and leaves of the same user and group racing each other: the counts always
 /// equal the connections joined and not yet left.
 /// <list type="bullet">
@@ -27,7 +32,11 @@ public sealed record PresenceChange(string Group, string UserId, string Name);
 /// </summary>
 public interface IPresenceStore
 {
-    ValueTask ConnectedAsync(string connectionId, string userId, string name);
+    /// <summary>Records an open connection; returns how many connections the user has open now, this one included.</summary>
+    ValueTask<int> ConnectedAsync(string connectionId, string userId, string name);
+
+    /// <summary>The user a connection belongs to, or null when no such connection is open (anywhere in the cluster).</summary>
+    ValueTask<string?> GetConnectionUserAsync(string connectionId);
 
     /// <summary>Removes the connection from every group; returns the groups the user left entirely.</summary>
     ValueTask<IReadOnlyList<PresenceChange>> DisconnectedAsync(string connectionId);

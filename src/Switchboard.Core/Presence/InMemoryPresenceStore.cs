@@ -12,16 +12,22 @@ public sealed class InMemoryPresenceStore(TimeProvider time) : IPresenceStore
     private readonly Dictionary<string, Dictionary<string, Member>> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<string, User> _users = new(StringComparer.Ordinal);
 
-    public ValueTask ConnectedAsync(string connectionId, string userId, string name)
+    public ValueTask<int> ConnectedAsync(string connectionId, string userId, string name)
     {
         lock (_lock)
         {
-            if (_connections.ContainsKey(connectionId)) return ValueTask.CompletedTask;
-            _connections[connectionId] = new Connection(userId, name);
             if (!_users.TryGetValue(userId, out var user)) _users[userId] = user = new User();
-            user.Connections++;
+            if (_connections.TryAdd(connectionId, new Connection(userId, name))) user.Connections++;
+            return ValueTask.FromResult(user.Connections);
         }
-        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<string?> GetConnectionUserAsync(string connectionId)
+    {
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_connections.TryGetValue(connectionId, out var connection) ? connection.UserId : null);
+        }
     }
 
     public ValueTask<IReadOnlyList<PresenceChange>> DisconnectedAsync(string connectionId)
@@ -93,10 +99,13 @@ public sealed class InMemoryPresenceStore(TimeProvider time) : IPresenceStore
             {
                 return ValueTask.FromResult(new UserPresence(userId, false, 0, null, []));
             }
-            var groups = _connections.Values.Where(c => c.UserId == userId).SelectMany(c => c.Groups)
-                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            var mine = _connections.Where(c => c.Value.UserId == userId).ToList();
+            var groups = mine.SelectMany(c => c.Value.Groups).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             return ValueTask.FromResult(new UserPresence(userId, user.Connections > 0, user.Connections,
-                user.Connections > 0 ? null : user.LastSeen, groups));
+                user.Connections > 0 ? null : user.LastSeen, groups)
+            {
+                ConnectionIds = [.. mine.Select(c => c.Key).Order(StringComparer.Ordinal)],
+            });
         }
     }
 

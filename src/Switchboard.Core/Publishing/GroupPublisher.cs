@@ -14,7 +14,7 @@ namespace Switchboard.Core.Publishing;
 /// </summary>
 public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, TimeProvider time, SwitchboardMetrics metrics)
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<Sequencer>>> _sequencers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Sequencer> _sequencers = new(StringComparer.Ordinal);
 
     /// <summary>Checks, stores and delivers one message to a group. Throws <see cref="SwitchboardException"/> for bad input.</summary>
     public Task<AppendResult> PublishAsync(string group, string? id, string? senderId, string? senderName,
@@ -43,68 +43,104 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         {
             SwitchboardException.ThrowIf(InputRules.CheckMessageId(id));
         }
-        Sequencer sequencer;
+        var sequencer = _sequencers.GetOrAdd(group, static _ => new Sequencer());
+        var message = new NewGroupMessage(id ?? Guid.NewGuid().ToString("N"), group, senderId, senderName,
+            time.GetUtcNow().UtcDateTime, payload!, Idempotent: id is not null);
+        var started = time.GetTimestamp();
+        var (ticket, append) = sequencer.Start(history, message);
         AppendResult result;
-        long started;
         try
         {
-            sequencer = await SequencerFor(group);
-            started = time.GetTimestamp();
             // Once handed to the store, the append is awaited to the end whatever the caller does:
-            // a committed message the sequencer never heard of would hold back every later one.
-            result = await history.AppendAsync(new NewGroupMessage(
-                id ?? Guid.NewGuid().ToString("N"), group, senderId, senderName, time.GetUtcNow().UtcDateTime, payload!,
-                Idempotent: id is not null));
+            // its ticket must be settled, or every later message of the group would wait for it.
+            result = await append;
         }
-        catch (Exception e) when (e is not SwitchboardException)
+        catch (Exception e)
         {
-            if (_sequencers.TryGetValue(group, out var lazy) && lazy.IsValueCreated && lazy.Value.IsFaulted)
-            {
-                _sequencers.TryRemove(new KeyValuePair<string, Lazy<Task<Sequencer>>>(group, lazy)); // a failed position read must not stick
-            }
+            await sequencer.Settle(ticket, null, fanout);
             throw new SwitchboardException(new SwitchboardError(ErrorCodes.HistoryUnavailable,
                 "The message could not be stored and was not delivered; retry with the same id."), e);
         }
         if (result.Duplicate)
         {
             metrics.Duplicate();
+            await sequencer.Settle(ticket, null, fanout);
         }
         else
         {
             metrics.Published(group.StartsWith(InputRules.ReservedUserPrefix, StringComparison.Ordinal), time.GetElapsedTime(started));
-            await sequencer.Committed(result.Message, fanout);
+            try
+            {
+                await sequencer.Settle(ticket, result.Message, fanout);
+            }
+            catch (Exception)
+            {
+                // The message is stored and acknowledged; live delivery is at most once (for
+                // example the backplane is reconnecting), and subscribers recover it from history
+                // when they see the next offset or reconnect.
+                metrics.DeliveryFailed();
+            }
         }
         return result;
     }
 
-    private Task<Sequencer> SequencerFor(string group) =>
-        _sequencers.GetOrAdd(group, g => new Lazy<Task<Sequencer>>(async () =>
-        {
-            var position = await history.GetPositionAsync(g);
-            return new Sequencer(position.Offset + 1);
-        })).Value;
-
     /// <summary>
-    /// Puts one group's committed messages back in offset order. Appends complete on pool
-    /// threads in any order; the sequencer holds a message until every earlier offset was
-    /// handed to the fan-out, and starts the sends under its lock so their order is fixed.
-    /// Created from the store's position before this process appends to the group, so the first
-    /// offset it waits for is the first one this process can be handed.
+    /// Keeps one group's deliveries from this process in the order its appends were issued.
+    /// Appends start under the sequencer's lock, so each store receives them in ticket order
+    /// (and assigns offsets in that order: the SQLite writer queue and a Redis connection are
+    /// both first in, first out); they complete on pool threads in any order, and the sequencer
+    /// holds a stored message until every earlier ticket was settled (delivered, a duplicate, or
+    /// failed), then starts the sends under its lock so their order is fixed. Tickets are local,
+    /// so processes sharing a store never wait for each other; subscribers put messages from
+    /// several processes in offset order themselves (gap detection, docs/protocol.md).
     /// </summary>
-    private sealed class Sequencer(long next)
+    private sealed class Sequencer
     {
-        private readonly SortedDictionary<long, GroupMessage> _waiting = [];
-        private long _next = next;
+        private readonly Lock _lock = new();
+        private readonly Dictionary<long, GroupMessage?> _settled = [];
+        private long _issued;
+        private long _next;
 
-        public Task Committed(GroupMessage message, IGroupFanout fanout)
+        public (long Ticket, Task<AppendResult> Append) Start(IHistoryStore history, NewGroupMessage message)
+        {
+            lock (_lock)
+            {
+                var ticket = _issued++;
+                Task<AppendResult> append;
+                try
+                {
+                    append = history.AppendAsync(message).AsTask();
+                }
+                catch (Exception e)
+                {
+                    append = Task.FromException<AppendResult>(e);
+                }
+                return (ticket, append);
+            }
+        }
+
+        /// <summary>Settles a ticket with its stored message, or null when there is nothing to deliver.</summary>
+        public Task Settle(long ticket, GroupMessage? message, IGroupFanout fanout)
         {
             List<Task>? sends = null;
-            lock (_waiting)
+            lock (_lock)
             {
-                _waiting[message.Offset] = message;
-                while (_waiting.Remove(_next, out var ready))
+                _settled[ticket] = message;
+                while (_settled.Remove(_next, out var ready))
                 {
-                    (sends ??= []).Add(fanout.Deliver(ready));
+                    if (ready is not null)
+                    {
+                        Task send;
+                        try
+                        {
+                            send = fanout.Deliver(ready);
+                        }
+                        catch (Exception e)
+                        {
+                            send = Task.FromException(e); // never leave the loop with the ticket unsettled
+                        }
+                        (sends ??= []).Add(send);
+                    }
                     _next++;
                 }
             }

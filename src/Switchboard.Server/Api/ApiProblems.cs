@@ -23,7 +23,7 @@ internal static class ApiProblems
         ErrorCodes.ConnectionNotFound => StatusCodes.Status404NotFound,
         ErrorCodes.BodyTooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
-        ErrorCodes.HistoryUnavailable => StatusCodes.Status503ServiceUnavailable,
+        ErrorCodes.HistoryUnavailable or ErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,
     };
 

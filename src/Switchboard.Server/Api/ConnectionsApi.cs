@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Switchboard.Contracts;
-using Switchboard.Core.Connections;
+using Switchboard.Core.Cluster;
+using Switchboard.Core.Presence;
 using Switchboard.Core.Validation;
 using Switchboard.Server.Authentication;
 using Switchboard.Server.Hubs;
@@ -32,24 +33,32 @@ public static class ConnectionsApi
         return app;
     }
 
-    private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseConnection(string connectionId, ConnectionRegistry registry, string? reason = null)
+    /// <summary>A connection of this process is closed here; one of another process (known to presence) through the cluster bus.</summary>
+    private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseConnection(string connectionId, ConnectionRegistry registry,
+        IPresenceStore presence, IClusterBus bus, string? reason = null)
     {
         if (CheckReason(reason) is { } invalid) return invalid;
-        return await registry.CloseAsync(connectionId, Reason(reason))
-            ? TypedResults.Ok(new CloseResult(1))
-            : ApiProblems.Problem(new(ErrorCodes.ConnectionNotFound, "No open connection has that id."));
+        if (await registry.CloseAsync(connectionId, Reason(reason)))
+        {
+            return TypedResults.Ok(new CloseResult(1));
+        }
+        if (connectionId.Length > 200 || await presence.GetConnectionUserAsync(connectionId) is null)
+        {
+            return ApiProblems.Problem(new(ErrorCodes.ConnectionNotFound, "No open connection has that id."));
+        }
+        await bus.SendAsync(new CloseConnectionCommand(connectionId, Reason(reason)));
+        return TypedResults.Ok(new CloseResult(1));
     }
 
-    private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseUser(string userId, ConnectionRegistry registry, IConnectionTracker tracker, string? reason = null)
+    /// <summary>Every process closes the user's connections it holds; the answer counts them from presence.</summary>
+    private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseUser(string userId, IPresenceStore presence, IClusterBus bus,
+        string? reason = null)
     {
         if (InputRules.CheckUserId(userId) is { } badUser) return ApiProblems.Problem(badUser);
         if (CheckReason(reason) is { } invalid) return invalid;
-        var closed = 0;
-        foreach (var connectionId in tracker.GetUserConnections(userId))
-        {
-            if (await registry.CloseAsync(connectionId, Reason(reason))) closed++;
-        }
-        return TypedResults.Ok(new CloseResult(closed));
+        var open = (await presence.GetUserAsync(userId)).Connections;
+        await bus.SendAsync(new CloseUserCommand(userId, Reason(reason)));
+        return TypedResults.Ok(new CloseResult(open));
     }
 
     private static string Reason(string? reason) =>

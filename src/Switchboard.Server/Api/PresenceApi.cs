@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Switchboard.Core.Connections;
 using Switchboard.Core.Presence;
 using Switchboard.Core.Validation;
 using Switchboard.Server.Authentication;
@@ -8,7 +7,7 @@ using Switchboard.Server.Hosting;
 
 namespace Switchboard.Server.Api;
 
-/// <summary><c>/api/presence</c>: who is online, from the connection tracker. Role Admin or Publisher.</summary>
+/// <summary><c>/api/presence</c>: who is online, on every hub and (with Redis) every process. Role Admin or Publisher.</summary>
 public static class PresenceApi
 {
     /// <summary>On the wire: <c>{ userId, online, connectionIds }</c>.</summary>
@@ -41,10 +40,11 @@ public static class PresenceApi
         return TypedResults.Ok(new UserPresenceDetail(p.UserId, p.Online, p.Connections, p.LastSeen, p.Groups));
     }
 
-    private static Results<Ok<UserPresence>, ProblemHttpResult> GetUser(string userId, IConnectionTracker tracker)
+    /// <summary>The guide's tracker, cluster-wide: read from the presence store, which every process writes.</summary>
+    private static async Task<Results<Ok<UserPresence>, ProblemHttpResult>> GetUser(string userId, IPresenceStore presence)
     {
         if (InputRules.CheckUserId(userId) is { } invalid) return ApiProblems.Problem(invalid);
-        var connections = tracker.GetUserConnections(userId);
+        var connections = (await presence.GetUserAsync(userId)).ConnectionIds;
         return TypedResults.Ok(new UserPresence(userId, connections.Count > 0, connections));
     }
 }

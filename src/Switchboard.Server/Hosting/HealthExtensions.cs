@@ -5,13 +5,17 @@ namespace Switchboard.Server.Hosting;
 
 /// <summary>
 /// <c>/health/live</c>: the process answers. <c>/health/ready</c>: it can also serve, which means
-/// its history store answers a read. Both are anonymous (they reveal nothing but the status).
+/// its history store (and, when configured, Redis) answers. With Redis, a Redis outage reports
+/// <c>Degraded</c> (HTTP 200): the process still serves its connections, and taking every
+/// process out of a load balancer at once would help nobody. Both are anonymous (they reveal nothing but the status).
 /// </summary>
 public static class HealthExtensions
 {
+    public const string HistoryCheck = "history";
+
     public static WebApplicationBuilder AddSwitchboardHealth(this WebApplicationBuilder builder)
     {
-        builder.Services.AddHealthChecks().AddCheck<HistoryHealthCheck>("history", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<HistoryHealthCheck>(HistoryCheck, tags: ["ready"]);
         return builder;
     }
 
@@ -34,7 +38,7 @@ public static class HealthExtensions
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                return HealthCheckResult.Unhealthy("The history store does not answer.");
+                return new HealthCheckResult(context.Registration.FailureStatus, "The history store does not answer.");
             }
         }
     }

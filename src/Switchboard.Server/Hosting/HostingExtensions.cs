@@ -29,6 +29,10 @@ public static class HostingExtensions
         Check<SignalRSettings>(app.Services, failures);
         Check<SwitchboardOptions>(app.Services, failures);
         Check<Core.History.HistoryOptions>(app.Services, failures);
+        if (ScaleOut.IsConfigured(app.Configuration))
+        {
+            CheckRedis(app.Services, failures);
+        }
         if (failures.Count == 0)
         {
             return true;
@@ -40,6 +44,9 @@ public static class HostingExtensions
         }
         return false;
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void CheckRedis(IServiceProvider services, List<string> failures) => Check<Redis.RedisOptions>(services, failures);
 
     private static void Check<T>(IServiceProvider services, List<string> failures) where T : class
     {

@@ -22,7 +22,7 @@ public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, Cha
     public override async Task OnConnectedAsync()
     {
         HubLog.ClientConnected(logger, nameof(ChatHub), Context.ConnectionId);
-        await membership.ConnectedAsync(Context.ConnectionId, Context.User.UserId(), Context.User.DisplayName());
+        await membership.ConnectedAsync(Context.ConnectionId, Context.User.UserId());
         await Clients.All.SendAsync(ClientEvents.UserConnected, Context.ConnectionId);
         await base.OnConnectedAsync();
     }
@@ -30,7 +30,7 @@ public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, Cha
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         HubLog.ClientDisconnected(logger, nameof(ChatHub), Context.ConnectionId);
-        await membership.DisconnectedAsync(Context.ConnectionId, Context.User.UserId());
+        membership.Disconnected(Context.ConnectionId, Context.User.UserId());
         await Clients.All.SendAsync(ClientEvents.UserDisconnected, Context.ConnectionId);
         await base.OnDisconnectedAsync(exception);
     }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Switchboard.Contracts;
+using Switchboard.Core.Cluster;
 using Switchboard.Core.Connections;
 using Switchboard.Core.Membership;
 using Switchboard.Core.Presence;
@@ -25,32 +26,39 @@ internal static class ChatGroups
 /// <summary>
 /// Who is in which chat group: SignalR's groups (delivery), the presence store (who is there)
 /// and user-level memberships (groups a user belongs to on every connection, present and
-/// future), kept in step. Hubs and the HTTP API both go through here.
+/// future), kept in step. Hubs and the HTTP API both go through here. User-level memberships
+/// reach the user's connections on every process through the <see cref="IClusterBus"/>.
 /// </summary>
-public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore presence, IUserGroupStore userGroups, GroupQuota quota)
+public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore presence, IUserGroupStore userGroups, GroupQuota quota,
+    IClusterBus bus)
 {
     /// <summary>The chat hub's connections per user, for applying user-level memberships to them.</summary>
     private readonly InMemoryConnectionTracker _chatConnections = new();
 
     public enum Mode { Plain, Envelopes }
 
-    internal async Task ConnectedAsync(string connectionId, string? userId, string? name)
+    /// <summary>A chat connection opened (presence already knows it: <see cref="ConnectionTrackingFilter"/>): put it in the user's groups.</summary>
+    internal async Task ConnectedAsync(string connectionId, string? userId)
     {
         if (userId is null) return;
         _chatConnections.AddConnection(userId, connectionId);
-        await presence.ConnectedAsync(connectionId, userId, name ?? userId);
         foreach (var group in await userGroups.GetGroupsAsync(userId))
         {
             await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false, byServer: true);
         }
     }
 
-    internal async Task DisconnectedAsync(string connectionId, string? userId)
+    internal void Disconnected(string connectionId, string? userId)
     {
         quota.Forget(connectionId);
         if (userId is null) return;
         _chatConnections.RemoveConnection(userId, connectionId);
-        foreach (var change in await presence.DisconnectedAsync(connectionId))
+    }
+
+    /// <summary>Tells the groups a closed connection's user left entirely.</summary>
+    internal async Task AnnounceLeftAsync(IReadOnlyList<PresenceChange> changes)
+    {
+        foreach (var change in changes)
         {
             await AnnounceAsync(ClientEvents.PresenceLeft, change);
         }
@@ -88,10 +96,7 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     public async Task<bool> AddUserAsync(string userId, string group)
     {
         var added = await userGroups.AddAsync(userId, group);
-        foreach (var connectionId in _chatConnections.GetUserConnections(userId))
-        {
-            await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false, byServer: true);
-        }
+        await bus.SendAsync(new UserGroupCommand(userId, group, Added: true));
         return added;
     }
 
@@ -99,11 +104,24 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     public async Task<bool> RemoveUserAsync(string userId, string group)
     {
         var removed = await userGroups.RemoveAsync(userId, group);
-        foreach (var connectionId in _chatConnections.GetUserConnections(userId))
-        {
-            await LeaveAsync(connectionId, group);
-        }
+        await bus.SendAsync(new UserGroupCommand(userId, group, Added: false));
         return removed;
+    }
+
+    /// <summary>Applies a user-level membership change to the user's chat connections on this process.</summary>
+    internal async Task ApplyUserGroupAsync(UserGroupCommand command)
+    {
+        foreach (var connectionId in _chatConnections.GetUserConnections(command.UserId))
+        {
+            if (command.Added)
+            {
+                await JoinAsync(connectionId, command.Group, Mode.Plain, presenceEvents: false, byServer: true);
+            }
+            else
+            {
+                await LeaveAsync(connectionId, command.Group);
+            }
+        }
     }
 
     private Task AnnounceAsync(string eventName, PresenceChange change) =>

@@ -43,15 +43,21 @@ public sealed class ConnectionRegistry
     }
 }
 
+/// <summary>The lifetime manager <see cref="RegistryHubLifetimeManager{THub}"/> wraps: an open generic type (the default, or Redis's backplane).</summary>
+public sealed record HubLifetimeManagerChoice(Type Inner);
+
 /// <summary>
 /// Wraps the hub lifetime manager in use to keep <see cref="ConnectionRegistry"/> current.
 /// SignalR exposes a connection's <see cref="HubConnectionContext"/> (needed to send a close
 /// message) only to the lifetime manager, so the registry sits here rather than in a hub filter.
 /// </summary>
-internal sealed class RegistryHubLifetimeManager<THub>(DefaultHubLifetimeManager<THub> inner, ConnectionRegistry registry,
+internal sealed class RegistryHubLifetimeManager<THub>(IServiceProvider services, HubLifetimeManagerChoice choice, ConnectionRegistry registry,
     SlowConsumerGuard slowConsumers)
     : HubLifetimeManager<THub> where THub : Hub
 {
+    private readonly HubLifetimeManager<THub> inner =
+        (HubLifetimeManager<THub>)services.GetRequiredService(choice.Inner.MakeGenericType(typeof(THub)));
+
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
         await inner.OnConnectedAsync(slowConsumers.Wrap(connection));

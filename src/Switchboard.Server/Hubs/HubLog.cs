@@ -14,4 +14,10 @@ internal static partial class HubLog
 
     [LoggerMessage(1004, LogLevel.Information, "Upload on {ConnectionId} ended by the client after {Items} items.")]
     public static partial void UploadCancelled(ILogger logger, string connectionId, int items);
+
+    [LoggerMessage(1005, LogLevel.Warning, "The presence store is unreachable; presence catches up when it returns.")]
+    public static partial void PresenceUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(1006, LogLevel.Error, "A cluster command ({Command}) failed on this process.")]
+    public static partial void ClusterCommandFailed(ILogger logger, Exception exception, string command);
 }

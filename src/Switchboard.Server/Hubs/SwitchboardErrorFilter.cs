@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
+using Switchboard.Contracts;
 using Switchboard.Core;
+using Switchboard.Server.Hosting;
 using Switchboard.Core.Diagnostics;
 
 namespace Switchboard.Server.Hubs;
@@ -26,6 +28,11 @@ internal sealed class SwitchboardErrorFilter(SwitchboardMetrics metrics) : IHubF
         {
             metrics.Refused(code);
             throw;
+        }
+        catch (Exception e) when (Unavailability.IsUnavailable(e))
+        {
+            metrics.Refused(ErrorCodes.Unavailable);
+            throw Unavailability.Error.ToHubException();
         }
     }
 

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
+using Switchboard.Core;
+using Switchboard.Core.Cluster;
 using Switchboard.Core.Connections;
 using Switchboard.Core.History;
 using Switchboard.Core.Publishing;
@@ -39,13 +41,12 @@ public static class SwitchboardHubs
         services.AddSingleton<ActiveStreams>();
         services.AddSingleton<NotificationService>();
 
-        services.AddSqliteHistory();
-        services.AddSingleton<IPresenceStore, InMemoryPresenceStore>();
-        services.AddSingleton<IUserGroupStore, InMemoryUserGroupStore>();
+        // The engine (publish path, history, presence, memberships, cluster bus), as any host embeds it.
+        services.AddSwitchboard();
+        services.AddHostedService<ClusterCommandHandler>();
         services.AddSingleton<GroupQuota>();
         services.AddSingleton<ChatMembership>();
         services.AddSingleton<IGroupFanout, ChatGroupFanout>();
-        services.AddSingleton<GroupPublisher>();
 
         services.AddSignalR(options =>
             {
@@ -64,6 +65,7 @@ public static class SwitchboardHubs
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<SlowConsumerGuard>();
         services.TryAddSingleton(typeof(DefaultHubLifetimeManager<>));
+        services.TryAddSingleton(new HubLifetimeManagerChoice(typeof(DefaultHubLifetimeManager<>)));
         services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(RegistryHubLifetimeManager<>)));
 
         var isDevelopment = builder.Environment.IsDevelopment();

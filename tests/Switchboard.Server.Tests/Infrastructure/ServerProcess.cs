@@ -60,7 +60,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             new InvalidOperationException("The server exited before listening:\n" + server.Output)), TaskScheduler.Default);
         try
         {
-            server.BaseUrl = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            server.BaseUrl = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
         }
         catch
         {

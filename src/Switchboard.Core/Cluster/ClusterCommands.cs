@@ -1,0 +1,57 @@
+using System.Text.Json.Serialization;
+
+namespace Switchboard.Core.Cluster;
+
+/// <summary>
+/// Something every process must do for the connections it holds: the HTTP API (on any process)
+/// sends it, and each process applies it to its own connections.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(CloseConnectionCommand), "close-connection")]
+[JsonDerivedType(typeof(CloseUserCommand), "close-user")]
+[JsonDerivedType(typeof(UserGroupCommand), "user-group")]
+public abstract record ClusterCommand;
+
+/// <summary>Close one connection with a close reason.</summary>
+public sealed record CloseConnectionCommand(string ConnectionId, string Reason) : ClusterCommand;
+
+/// <summary>Close every connection of a user with a close reason.</summary>
+public sealed record CloseUserCommand(string UserId, string Reason) : ClusterCommand;
+
+/// <summary>A user-level membership was added (<see cref="Added"/>) or removed: apply it to the user's open connections.</summary>
+public sealed record UserGroupCommand(string UserId, string Group, bool Added) : ClusterCommand;
+
+/// <summary>
+/// Carries <see cref="ClusterCommand"/>s to every process, this one included. In one process
+/// (<see cref="LocalClusterBus"/>) a send runs the handlers before it completes; across processes
+/// (Redis pub/sub) it completes once the command was handed to the broker, and each process runs
+/// its handlers when the command arrives.
+/// </summary>
+public interface IClusterBus
+{
+    Task SendAsync(ClusterCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>Registers the handler this process runs for every command. Call once, at start-up.</summary>
+    void OnCommand(Func<ClusterCommand, Task> handler);
+}
+
+/// <summary>The single-process bus: commands go straight to the handlers.</summary>
+public sealed class LocalClusterBus : IClusterBus
+{
+    private readonly List<Func<ClusterCommand, Task>> _handlers = [];
+
+    public async Task SendAsync(ClusterCommand command, CancellationToken cancellationToken = default)
+    {
+        Func<ClusterCommand, Task>[] handlers;
+        lock (_handlers) handlers = [.. _handlers];
+        foreach (var handler in handlers)
+        {
+            await handler(command);
+        }
+    }
+
+    public void OnCommand(Func<ClusterCommand, Task> handler)
+    {
+        lock (_handlers) _handlers.Add(handler);
+    }
+}

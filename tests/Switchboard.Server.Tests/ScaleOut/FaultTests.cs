@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Switchboard.Client;
+using Switchboard.Contracts;
+using Switchboard.Server.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Switchboard.Server.Tests.ScaleOut;
+
+/// <summary>
+/// What a scaled-out Switchboard survives, each with real processes, a real redis-server and
+/// (for a lost process) the shipped HAProxy configuration: a process killed with -9, Redis down
+/// for 30 seconds, Redis restarted without its data, and Redis dropping the pub/sub connection.
+/// </summary>
+[Collection(ScaleOutCollection.Name)]
+public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        for (var i = _owned.Count - 1; i >= 0; i--) await _owned[i].DisposeAsync();
+    }
+
+    private T Own<T>(T item) where T : IAsyncDisposable
+    {
+        _owned.Add(item);
+        return item;
+    }
+
+    [Fact]
+    public async Task ClientsOfAKilledProcessReconnectToAnotherAndRecoverWithNoGapsOrRepeats()
+    {
+        var cluster = Own(await Cluster.StartAsync(nodes: 2));
+        var proxy = Own(await HaProxy.StartAsync(cluster.Nodes[0].BaseUrl, cluster.Nodes[1].BaseUrl));
+        const string group = "kill";
+        var subscribers = new List<Subscriber>();
+        for (var i = 0; i < 6; i++)
+        {
+            subscribers.Add(Own(await Subscriber.StartAsync(cluster.Client(proxy.BaseUrl, $"user{i}"), group)));
+        }
+        var survivor = cluster.Http(1);
+        var published = 0;
+        async Task PublishAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var ack = await survivor.PostAsJsonAsync($"/api/groups/{group}/messages", new PublishRequest { Message = $"m{++published}" });
+                ack.EnsureSuccessStatusCode();
+            }
+        }
+
+        await PublishAsync(50);
+        var killedAt = Stopwatch.StartNew();
+        await cluster.Nodes[0].KillAsync();
+        await PublishAsync(50);
+        await Task.WhenAll(subscribers.Select(s => s.ReconnectedOrNeverLeft)).DefaultTimeout();
+        await PublishAsync(50);
+
+        foreach (var subscriber in subscribers)
+        {
+            await subscriber.ReceivedAsync(published);
+            Assert.Equal(Enumerable.Range(1, published).Select(i => (long)i), subscriber.Offsets);
+        }
+        Assert.Contains(subscribers, s => s.Reconnects > 0); // round robin put some on the killed process
+
+        // Presence converges: the killed process's connections are swept, the reconnected ones count.
+        while (true)
+        {
+            var presence = await survivor.GetFromJsonAsync<GroupPresenceDto>($"/api/groups/{group}/presence");
+            if (presence!.Connections == subscribers.Count) break;
+            Assert.True(killedAt.Elapsed < TimeSpan.FromSeconds(15),
+                $"presence still counts {presence.Connections} connections {killedAt.Elapsed} after the kill");
+            await Task.Delay(100);
+        }
+        output.WriteLine($"presence converged {killedAt.Elapsed} after the kill");
+    }
+
+    [Fact]
+    public async Task RedisDownForThirtySecondsRefusesPublishesClearlyDisconnectsNobodyAndResumesByItself()
+    {
+        var redis = await RedisServer.StartAsync(persist: true);
+        var cluster = Own(await Cluster.StartAsync(nodes: 2, redis));
+        const string group = "outage";
+        var subscribers = new List<Subscriber>();
+        for (var i = 0; i < 20; i++)
+        {
+            subscribers.Add(Own(await Subscriber.StartAsync(cluster.Client(cluster.Nodes[i % 2].BaseUrl, $"u{i}"), group)));
+        }
+        var http = cluster.Http(0);
+        var hubPublisher = Own(await cluster.ConnectAsync(1, HubRoutes.Chat, "hub-publisher"));
+        var acknowledged = new List<long>();
+        var refusals = new List<HttpResponseMessage>();
+        async Task<bool> TryPublishAsync()
+        {
+            var response = await http.PostAsJsonAsync($"/api/groups/{group}/messages", new PublishRequest { Message = "tick" });
+            if (response.IsSuccessStatusCode)
+            {
+                acknowledged.Add((await response.Content.ReadFromJsonAsync<PublishResult>())!.Offset);
+                return true;
+            }
+            refusals.Add(response);
+            return false;
+        }
+
+        for (var i = 0; i < 20; i++) Assert.True(await TryPublishAsync());
+        await redis.StopAsync();
+        var outage = Stopwatch.StartNew();
+        var hubRefusal = default(HubException);
+        while (outage.Elapsed < TimeSpan.FromSeconds(30)) // steady publishing through the outage, bounded by it
+        {
+            Assert.False(await TryPublishAsync());
+            hubRefusal ??= await Assert.ThrowsAsync<HubException>(() =>
+                hubPublisher.InvokeAsync<PublishResult>(HubMethods.Publish, group, new PublishRequest { Message = "x" }).DefaultTimeout());
+            await Task.Delay(200);
+        }
+        var ready = await http.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Degraded", await ready.Content.ReadAsStringAsync());
+
+        await redis.StartAgainAsync();
+        var back = Stopwatch.StartNew();
+        while (!await TryPublishAsync())
+        {
+            Assert.True(back.Elapsed < TestTimeouts.Network, "publishing did not resume after Redis returned");
+            await Task.Delay(100);
+        }
+        for (var i = 0; i < 20; i++) Assert.True(await TryPublishAsync());
+        // The backplane reconnects on its own schedule; a live message it dropped meanwhile is
+        // filled from history when the next one arrives. Keep the group talking (bounded).
+        for (var extra = 0; subscribers.Any(s => s.Count < acknowledged.Count) && extra < 50; extra++)
+        {
+            await Task.Delay(200);
+            Assert.True(await TryPublishAsync());
+        }
+
+        // Every refusal during the outage was a clear 503 with Retry-After and a stable code.
+        Assert.NotEmpty(refusals);
+        foreach (var refusal in refusals)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refusal.StatusCode);
+            Assert.NotNull(refusal.Headers.RetryAfter);
+            var problem = await refusal.Content.ReadFromJsonAsync<Dictionary<string, object>>();
+            Assert.Contains(problem!["code"].ToString(), new[] { ErrorCodes.HistoryUnavailable, ErrorCodes.Unavailable });
+        }
+        Assert.Contains(ErrorCodes.HistoryUnavailable + ": ", hubRefusal!.Message);
+
+        // Nothing acknowledged was lost, nobody was disconnected, and everyone has everything once, in order.
+        Assert.Equal(Enumerable.Range(1, acknowledged.Count).Select(i => (long)i), acknowledged);
+        foreach (var subscriber in subscribers)
+        {
+            await subscriber.ReceivedAsync(acknowledged.Count);
+            Assert.Equal(acknowledged, subscriber.Offsets);
+        }
+        Assert.Equal(0, subscribers.Count(s => s.Reconnects > 0)); // fewer than 1% of clients disconnected: none
+        output.WriteLine($"{refusals.Count} publishes refused during the outage; {acknowledged.Count} acknowledged and delivered");
+    }
+
+    [Fact]
+    public async Task ARedisRestartedWithoutItsDataChangesTheEpochAndClientsAreToldTheyCouldNotRecover()
+    {
+        var cluster = Own(await Cluster.StartAsync(nodes: 2));
+        const string group = "wiped";
+        var subscriber = Own(await Subscriber.StartAsync(cluster.Client(cluster.Nodes[1].BaseUrl, "reader"), group));
+        var http = cluster.Http(0);
+        var before = await PublishAsync(http, group, "before");
+        await subscriber.ReceivedAsync(1);
+
+        await cluster.Redis.StopAsync();
+        await cluster.Redis.StartAgainAsync(wipe: true);
+
+        var after = await Retry(() => PublishAsync(http, group, "after-1"));
+        Assert.NotEqual(before.Epoch, after.Epoch);
+        Assert.Equal(1, after.Offset);
+        // The backplane may still be reconnecting and drop a live message: the client learns of
+        // the new epoch from the next one that reaches it. Keep the group talking, bounded.
+        for (var i = 2; !subscriber.RecoveryFailure.Task.IsCompleted && i < 100; i++)
+        {
+            await Task.Delay(100);
+            await PublishAsync(http, group, $"after-{i}");
+        }
+        var failure = await subscriber.RecoveryFailure.Task.DefaultTimeout();
+        Assert.Equal((group, before.Epoch, after.Epoch), (failure.Group, failure.LastEpoch, failure.CurrentEpoch));
+        Assert.Equal("before", subscriber.Payloads[0]);
+        Assert.All(subscriber.Payloads.Skip(1), p => Assert.StartsWith("after-", p));
+    }
+
+    private static async Task<PublishResult> PublishAsync(HttpClient http, string group, string message)
+    {
+        var response = await http.PostAsJsonAsync($"/api/groups/{group}/messages", new PublishRequest { Message = message });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<PublishResult>())!;
+    }
+
+    private static async Task<T> Retry<T>(Func<Task<T>> action)
+    {
+        var deadline = DateTime.UtcNow + TestTimeouts.Network;
+        while (true)
+        {
+            try
+            {
+                return await action();
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>A <see cref="SwitchboardClient"/> subscribed to one group, recording what it delivers.</summary>
+    private sealed class Subscriber : IAsyncDisposable
+    {
+        private readonly SwitchboardClient _client;
+        private readonly List<GroupEnvelope> _received = [];
+        private readonly TaskCompletionSource _reconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _reconnects;
+        private int _gaps;
+
+        private Subscriber(SwitchboardClient client)
+        {
+            _client = client;
+            client.MessageReceived += envelope =>
+            {
+                lock (_received) _received.Add(envelope);
+                Interlocked.Exchange(ref _changed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            };
+            client.Reconnecting += _ => Interlocked.Increment(ref _reconnects);
+            client.Resubscribed += () => _reconnected.TrySetResult();
+            client.RecoveryFailed += failure => RecoveryFailure.TrySetResult(failure);
+            client.GapFilled += (_, _, _) => Interlocked.Increment(ref _gaps);
+        }
+
+        public static async Task<Subscriber> StartAsync(SwitchboardClient client, string group)
+        {
+            var subscriber = new Subscriber(client);
+            // As any client behind a load balancer would: retry a start the proxy refused (bounded).
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await client.StartAsync().DefaultTimeout();
+                    break;
+                }
+                catch (Exception) when (attempt < 5)
+                {
+                    await Task.Delay(200);
+                }
+            }
+            await client.SubscribeAsync(group, presence: true).DefaultTimeout();
+            return subscriber;
+        }
+
+        public int Reconnects => Volatile.Read(ref _reconnects);
+        public int GapsFilled => Volatile.Read(ref _gaps);
+        public TaskCompletionSource<RecoveryFailure> RecoveryFailure { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes once the client resubscribed after a reconnect, or at once if it never lost its connection.</summary>
+        public Task ReconnectedOrNeverLeft => Reconnects == 0 && _client.Connection.State == HubConnectionState.Connected
+            ? Task.CompletedTask
+            : _reconnected.Task;
+
+        public int Count { get { lock (_received) return _received.Count; } }
+        public List<long> Offsets { get { lock (_received) return [.. _received.Select(e => e.Offset)]; } }
+        public List<string> Payloads { get { lock (_received) return [.. _received.Select(e => e.Payload)]; } }
+
+        public async Task ReceivedAsync(int count)
+        {
+            var deadline = DateTime.UtcNow + TestTimeouts.Network;
+            while (Count < count)
+            {
+                var changed = Volatile.Read(ref _changed).Task;
+                if (Count >= count) break;
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero) throw new TimeoutException($"received {Count} of {count} messages");
+                await Task.WhenAny(changed, Task.Delay(left));
+            }
+        }
+
+        public ValueTask DisposeAsync() => _client.DisposeAsync();
+    }
+}

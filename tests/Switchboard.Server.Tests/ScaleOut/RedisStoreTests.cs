@@ -1,0 +1,223 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Switchboard.Core.History;
+using Switchboard.Core.Presence;
+using Switchboard.Core.Tests.History;
+using Switchboard.Redis;
+using Switchboard.Server.Tests.Infrastructure;
+
+namespace Switchboard.Server.Tests.ScaleOut;
+
+/// <summary>Opens Switchboard's Redis services on the shared test Redis under a key prefix of their own.</summary>
+internal static class RedisStores
+{
+    public static RedisConnection Connect(RedisServer redis, string prefix, RedisOptions? options = null)
+    {
+        options ??= new RedisOptions();
+        options.ChannelPrefix = prefix;
+        return new RedisConnection(new RedisConnectionString(redis.ConnectionString), Options.Create(options), NullLogger<RedisConnection>.Instance);
+    }
+
+    public static string NewPrefix() => "t" + Guid.NewGuid().ToString("N")[..12];
+}
+
+/// <summary>The history store contract (the same suite SQLite passes) against a real Redis.</summary>
+public sealed class RedisHistoryStoreTests(RedisFixture redis) : HistoryStoreConformanceTests, IClassFixture<RedisFixture>
+{
+    private readonly string _prefix = RedisStores.NewPrefix();
+    private readonly List<RedisConnection> _connections = [];
+
+    protected override Task<IHistoryStore> CreateStoreAsync(HistoryOptions options)
+    {
+        var connection = RedisStores.Connect(redis.Server, _prefix);
+        _connections.Add(connection);
+        return Task.FromResult<IHistoryStore>(new RedisHistoryStore(connection, Options.Create(options), Time, NullLogger<RedisHistoryStore>.Instance));
+    }
+
+    protected override async Task<IHistoryStore> RestartAsync(IHistoryStore store, HistoryOptions options)
+    {
+        await ((RedisHistoryStore)store).DisposeAsync();
+        return await CreateStoreAsync(options);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        foreach (var connection in _connections) await connection.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TwoProcessesAppendingToOneGroupNeverShareAnOffsetOrLeaveAGap()
+    {
+        var a = await OpenAsync();
+        var b = await OpenAsync();
+        var appends = Enumerable.Range(0, 400)
+            .Select(i => (i % 2 == 0 ? a : b).AppendAsync(Message("room", $"m{i}")).AsTask());
+        var results = await Task.WhenAll(appends).DefaultTimeout();
+        Assert.Equal(Enumerable.Range(1, 400).Select(i => (long)i), results.Select(r => r.Message.Offset).Order());
+        // An id one process stored is a duplicate on the other.
+        var again = await b.AppendAsync(Message("room", "m0")).AsTask().DefaultTimeout();
+        Assert.True(again.Duplicate);
+        Assert.Equal(results[0].Message, again.Message);
+    }
+
+    [Fact]
+    public async Task ARedisThatLostItsDataGivesEveryGroupANewEpochAndStartsOver()
+    {
+        await using var own = await RedisServer.StartAsync();
+        var connection = RedisStores.Connect(own, _prefix);
+        _connections.Add(connection);
+        var store = new RedisHistoryStore(connection, Options.Create(TestOptions()), Time, NullLogger<RedisHistoryStore>.Instance);
+        await using var _ = store;
+        var first = await store.AppendAsync(Message("room", "a")).AsTask().DefaultTimeout();
+
+        await own.StopAsync();
+        await own.StartAgainAsync(wipe: true);
+
+        var position = await Eventually(() => store.GetPositionAsync("room").AsTask());
+        Assert.Equal(0, position.Offset);
+        Assert.NotEqual(first.Message.Epoch, position.Epoch);
+        var next = await store.AppendAsync(Message("room", "b")).AsTask().DefaultTimeout();
+        Assert.Equal((1, position.Epoch), (next.Message.Offset, next.Message.Epoch));
+    }
+
+    /// <summary>Retries while the client reconnects to a restarted Redis (it fails fast meanwhile).</summary>
+    private static async Task<T> Eventually<T>(Func<Task<T>> action)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            try
+            {
+                return await action().WaitAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+}
+
+/// <summary>The presence store on a real Redis: the single-process rules, plus processes that die and a Redis that forgets.</summary>
+public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
+{
+    private readonly string _prefix = RedisStores.NewPrefix();
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    private RedisPresenceStore Open(RedisServer? server = null, RedisOptions? options = null)
+    {
+        var connection = RedisStores.Connect(server ?? redis.Server, _prefix, options);
+        var store = new RedisPresenceStore(connection, TimeProvider.System, NullLogger<RedisPresenceStore>.Instance);
+        _owned.Add(store);
+        _owned.Add(connection);
+        return store;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var owned in _owned) await owned.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TwoProcessesSeeOneGroupAndOneUserTheSameWay()
+    {
+        var a = Open();
+        var b = Open();
+        Assert.Equal(1, await a.ConnectedAsync("a1", "amy", "Amy"));
+        Assert.Equal(2, await b.ConnectedAsync("b1", "amy", "Amy"));
+        await b.ConnectedAsync("b2", "bob", "Bob");
+
+        Assert.Equal(new PresenceChange("room", "amy", "Amy"), await a.JoinAsync("room", "a1"));
+        Assert.Null(await b.JoinAsync("room", "b1")); // amy was already a member
+        Assert.NotNull(await b.JoinAsync("room", "b2"));
+        Assert.Null(await b.JoinAsync("room", "b2")); // twice changes nothing
+
+        foreach (var store in new[] { a, b })
+        {
+            var group = await store.GetGroupAsync("room");
+            Assert.Equal((2, 3), (group.Users, group.Connections));
+            Assert.Equal(["amy", "bob"], group.Members.Select(m => m.UserId));
+            var amy = await store.GetUserAsync("amy");
+            Assert.Equal(["a1", "b1"], amy.ConnectionIds);
+            Assert.Equal(["room"], amy.Groups);
+            Assert.Equal("amy", await store.GetConnectionUserAsync("b1"));
+        }
+
+        Assert.Null(await a.LeaveAsync("room", "a1")); // b1 keeps amy in
+        Assert.Equal([new PresenceChange("room", "amy", "Amy")], await b.DisconnectedAsync("b1"));
+        var gone = await a.DisconnectedAsync("a1");
+        Assert.Empty(gone);
+        var offline = await b.GetUserAsync("amy");
+        Assert.False(offline.Online);
+        Assert.NotNull(offline.LastSeen);
+        Assert.Null(await a.GetConnectionUserAsync("a1"));
+    }
+
+    [Fact]
+    public async Task RacingJoinsAndLeavesOfOneUserKeepExactCounts()
+    {
+        var a = Open();
+        var b = Open();
+        var work = Enumerable.Range(0, 100).Select(async i =>
+        {
+            var store = i % 2 == 0 ? a : b;
+            var id = $"c{i}";
+            await store.ConnectedAsync(id, "amy", "Amy");
+            await store.JoinAsync("room", id);
+            if (i % 3 == 0) await store.LeaveAsync("room", id);
+            if (i % 5 == 0) await store.DisconnectedAsync(id);
+        });
+        await Task.WhenAll(work).DefaultTimeout();
+        var expected = Enumerable.Range(0, 100).Count(i => i % 3 != 0 && i % 5 != 0);
+        var group = await a.GetGroupAsync("room");
+        Assert.Equal((1, expected), (group.Users, group.Connections));
+        Assert.Equal(Enumerable.Range(0, 100).Count(i => i % 5 != 0), (await b.GetUserAsync("amy")).Connections);
+    }
+
+    [Fact]
+    public async Task ADeadProcesssConnectionsLeavePresenceOnceItsHeartbeatExpires()
+    {
+        var fast = new RedisOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(200), ProcessTimeout = TimeSpan.FromMilliseconds(600) };
+        var survivor = Open(options: fast);
+        var doomedConnection = RedisStores.Connect(redis.Server, _prefix, new RedisOptions
+        {
+            HeartbeatInterval = TimeSpan.FromMilliseconds(200), ProcessTimeout = TimeSpan.FromMilliseconds(600),
+        });
+        _owned.Add(doomedConnection);
+        var doomed = new RedisPresenceStore(doomedConnection, TimeProvider.System, NullLogger<RedisPresenceStore>.Instance);
+        _owned.Add(doomed);
+        await doomed.ConnectedAsync("d1", "dan", "Dan");
+        await doomed.JoinAsync("room", "d1");
+        await survivor.ConnectedAsync("s1", "sue", "Sue");
+        await survivor.JoinAsync("room", "s1");
+        Assert.Equal(2, (await survivor.GetGroupAsync("room")).Users);
+
+        // Stop the heartbeat without a clean goodbye: what a kill -9 leaves behind.
+        await doomedConnection.DisposeAsync();
+        await TestTimeouts.Eventually(() => survivor.GetGroupAsync("room").AsTask().Result.Users == 1, "the dead process's user left the group");
+        Assert.False((await survivor.GetUserAsync("dan")).Online);
+        Assert.True((await survivor.GetUserAsync("sue")).Online);
+    }
+
+    [Fact]
+    public async Task AfterRedisLosesItsDataEachProcessPutsItsConnectionsBack()
+    {
+        await using var own = await RedisServer.StartAsync();
+        var store = Open(own, new RedisOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(200), ProcessTimeout = TimeSpan.FromMilliseconds(600) });
+        await store.ConnectedAsync("c1", "amy", "Amy");
+        await store.JoinAsync("room", "c1");
+
+        await own.StopAsync();
+        await own.StartAgainAsync(wipe: true);
+
+        await TestTimeouts.Eventually(() =>
+        {
+            try { return store.GetGroupAsync("room").AsTask().Result.Users == 1; }
+            catch (AggregateException) { return false; }
+        }, "the process re-registered its connection");
+        Assert.Equal(["room"], (await store.GetUserAsync("amy")).Groups);
+    }
+}
