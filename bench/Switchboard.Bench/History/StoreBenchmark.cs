@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Switchboard.Core.History;
 
-namespace Switchboard.Bench;
+namespace Switchboard.Bench.History;
 
 /// <summary>The SQLite store alone, in process: how many appends per second it commits for a number of concurrent appenders.</summary>
 internal static class StoreBenchmark

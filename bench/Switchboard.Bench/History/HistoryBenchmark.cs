@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using Switchboard.Bench.Peers;
 using Switchboard.Contracts;
 
-namespace Switchboard.Bench;
+namespace Switchboard.Bench.History;
 
 /// <summary>
 /// Issue 3's benchmark: publish throughput with durable history on and off (two server
@@ -17,11 +18,11 @@ internal static class HistoryBenchmark
     public static async Task<int> RunAsync(int runs, int publishers, TimeSpan duration, int catchUp, string durability)
     {
         Console.WriteLine($"history durability: {durability}");
-        var token = await ServerProcess.TokenAsync("bench", "Publisher");
+        var token = await PeerProcess.TokenAsync("bench", "Publisher");
         var throughput = new List<Run>();
         var catchUpMs = new List<double>();
-        await using (var durable = await ServerProcess.StartAsync(new() { ["Switchboard__History__Durability"] = durability }))
-        await using (var off = await ServerProcess.StartAsync(new() { ["Switchboard__History__Enabled"] = "false" }))
+        await using (var durable = await PeerProcess.StartSwitchboardAsync(new() { ["Switchboard__History__Durability"] = durability }))
+        await using (var off = await PeerProcess.StartSwitchboardAsync(new() { ["Switchboard__History__Enabled"] = "false" }))
         {
             for (var run = 1; run <= runs; run++)
             {
