@@ -11,8 +11,10 @@ mkdir -p "$out"
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages the tests drive for real: redis-server (scale-out tests start their own on free
-# loopback ports) and haproxy (the two-node load-balancer sample in deploy/).
-apt_packages=(redis-server haproxy)
+# loopback ports), haproxy (the two-node load-balancer sample in deploy/), chromium (the web
+# app's browser tests in tests/Switchboard.Web.Tests) and systemd (systemd-analyze verifies
+# deploy/switchboard.service).
+apt_packages=(redis-server haproxy chromium systemd)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -26,6 +28,8 @@ command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is req
 command -v npm >/dev/null || { echo "test.sh: Node.js 20 with npm is required" >&2; exit 1; }
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# Playwright drives Debian's chromium; it must never download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 echo "== build"
 dotnet build Switchboard.slnx -c Release -nologo -v q

@@ -62,7 +62,7 @@ public static class ErrorCodes
 
 /// <summary>
 /// Reasons the server gives when it closes a connection (SignalR's close message, with
-/// <c>allowReconnect: false</c>). The client sees <c>"{reason}: {sentence}"</c>. Documented in <c>docs/protocol.md</c>.
+/// <c>allowReconnect: false</c> unless the reason says otherwise). The client sees <c>"{reason}: {sentence}"</c>. Documented in <c>docs/protocol.md</c>.
 /// </summary>
 public static class CloseReasons
 {
@@ -71,4 +71,10 @@ public static class CloseReasons
 
     /// <summary>The connection went on invoking past its rate limit (<c>Switchboard:Limits</c>).</summary>
     public const string RateLimited = ErrorCodes.RateLimited;
+
+    /// <summary>
+    /// The connection did not read its messages and more than <c>Switchboard:Limits:MaxOutboundQueueBytes</c>
+    /// were waiting for it. Sent with <c>allowReconnect: true</c>: the client may reconnect and recover.
+    /// </summary>
+    public const string Slow = "slow";
 }

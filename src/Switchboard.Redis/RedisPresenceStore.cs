@@ -59,6 +59,9 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     private const string ConnectScript = """
         local P, c, u, name, node = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
         local ck = P .. ':p:c:' .. c
+        -- A process is alive from its first connection, not only from its first heartbeat:
+        -- otherwise another process could sweep it in between.
+        redis.call('SET', P .. ':p:alive:' .. node, '1', 'PX', ARGV[6], 'NX')
         if redis.call('EXISTS', ck) == 0 then
           redis.call('HSET', ck, 'u', u, 'n', name, 'node', node)
           redis.call('SADD', P .. ':p:nc:' .. node, c)
@@ -159,7 +162,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     public async ValueTask<int> ConnectedAsync(string connectionId, string userId, string name)
     {
         lock (_lock) _mine.TryAdd(connectionId, new LocalConnection(userId, name));
-        return (int)(long)await Run(ConnectScript, _prefix, connectionId, userId, name, ProcessId);
+        return (int)(long)await Run(ConnectScript, _prefix, connectionId, userId, name, ProcessId, TimeoutMs);
     }
 
     public async ValueTask<IReadOnlyList<PresenceChange>> DisconnectedAsync(string connectionId)
@@ -229,7 +232,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     /// <summary>One heartbeat and sweep now (they also run in the background).</summary>
     public async Task UpkeepOnceAsync()
     {
-        var alive = (long)await Run(HeartbeatScript, _prefix, ProcessId, (long)_redis.Options.ProcessTimeout.TotalMilliseconds);
+        var alive = (long)await Run(HeartbeatScript, _prefix, ProcessId, TimeoutMs);
         // Expired or gone (Redis lost its data) after this process had registered: put everything back.
         if ((alive == 0 && _registered) || _dirty)
         {
@@ -267,7 +270,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
             foreach (var (connectionId, local) in mine)
             {
                 if (!IsMine(connectionId)) continue; // closed meanwhile
-                await Run(ConnectScript, _prefix, connectionId, local.UserId, local.Name, ProcessId);
+                await Run(ConnectScript, _prefix, connectionId, local.UserId, local.Name, ProcessId, TimeoutMs);
                 var stored = (await database.SetMembersAsync(_redis.Key("p:cg:" + connectionId))).Select(g => (string)g!).ToHashSet(StringComparer.Ordinal);
                 foreach (var group in local.Groups.Where(g => !stored.Contains(g)))
                 {
@@ -357,6 +360,8 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         var parts = (RedisResult[])reply!;
         return new PresenceChange(group, (string)parts[0]!, (string)parts[1]!);
     }
+
+    private long TimeoutMs => (long)_redis.Options.ProcessTimeout.TotalMilliseconds;
 
     private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 

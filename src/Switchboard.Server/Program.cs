@@ -2,6 +2,7 @@ using Switchboard.Server.Api;
 using Switchboard.Server.Authentication;
 using Switchboard.Server.Hosting;
 using Switchboard.Server.Hubs;
+using Switchboard.Server.Web;
 
 if (TokenCommand.IsInvoked(args, out var tokenArgs))
 {
@@ -18,6 +19,7 @@ builder.AddSwitchboardApi();
 builder.AddSwitchboardHealth();
 builder.AddSwitchboardMetrics();
 builder.AddSwitchboardScaleOut();
+builder.AddSwitchboardWeb();
 
 var app = builder.Build();
 if (!app.SettingsAreValid())
@@ -37,6 +39,7 @@ app.MapSwitchboardHubs();
 app.MapSwitchboardApi();
 app.MapSwitchboardHealth();
 app.MapSwitchboardMetrics();
+app.MapSwitchboardWeb();
 
 app.Run();
 return 0;

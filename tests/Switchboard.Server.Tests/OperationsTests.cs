@@ -41,4 +41,23 @@ public sealed class OperationsTests(SwitchboardFactory server) : IClassFixture<S
         Assert.Equal("PublishToGroup", publish.GetProperty("operationId").GetString());
         Assert.True(publish.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
     }
+
+    [Fact]
+    public async Task TheApiReferencePageIsServedFromTheServerAndOffersBearerTokens()
+    {
+        using var http = server.Http();
+        var page = await http.GetAsync("/docs/api/index.html").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("swagger-ui", html);
+        Assert.DoesNotContain("https://", html); // its scripts come from the server, not a CDN
+        var settings = await http.GetStringAsync("/docs/api/index.js").DefaultTimeout();
+        Assert.Contains("/openapi/v1.json", settings);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/docs/api/swagger-ui-bundle.js").DefaultTimeout()).StatusCode);
+
+        using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json").DefaultTimeout());
+        var bearer = document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal("bearer", bearer.GetProperty("scheme").GetString());
+        Assert.True(document.RootElement.GetProperty("security")[0].TryGetProperty("Bearer", out _));
+    }
 }

@@ -101,7 +101,8 @@ internal static class TokenCommand
         var multiplier = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, _ => 0 };
         var digits = multiplier == 0 ? text : text[..^1];
         if (multiplier == 0) multiplier = 1;
-        if (!long.TryParse(digits, out var n) || n <= 0 || n > 366L * 86400 / multiplier)
+        // Digits only: no sign, no surrounding spaces (found by the property tests).
+        if (!long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n <= 0 || n > 366L * 86400 / multiplier)
             throw new UsageException($"--expires '{text}' is not a positive duration such as 90s, 30m, 2h or 7d");
         return TimeSpan.FromSeconds(n * multiplier);
     }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.SignalR.Protocol;
 
 namespace Switchboard.Server.Hosting;
 
@@ -8,7 +9,9 @@ namespace Switchboard.Server.Hosting;
 /// middleware could strip it, and SignalR clients must put the token there for WebSockets and
 /// Server-Sent Events. So the redaction sits in the logger factory itself: every logger it
 /// creates checks the string values of a log entry and, when one holds a token, replaces the
-/// entry with a redacted copy. Entries without a token pass through untouched.
+/// entry with a redacted copy. Entries without a token pass through untouched. Hub messages that
+/// SignalR's debug logs print whole (arguments and results: message bodies) are cut down to their
+/// kind, id and target the same way.
 /// </summary>
 public static partial class LogRedaction
 {
@@ -71,7 +74,7 @@ public static partial class LogRedaction
                 inner.Log(logLevel, eventId, state, exception, formatter);
                 return;
             }
-            var redacted = new RedactedState(Redact(formatter(state, exception)), RedactValues(state));
+            var redacted = new RedactedState(Redact(WithoutBodies(formatter(state, exception), state)), RedactValues(state));
             inner.Log(logLevel, eventId, redacted, exception, static (s, _) => s.Message);
         }
 
@@ -81,7 +84,7 @@ public static partial class LogRedaction
             {
                 for (var i = 0; i < values.Count; i++)
                 {
-                    if (AsText(values[i].Value) is { } text && MayHoldSecret(text))
+                    if (values[i].Value is HubMessage || AsText(values[i].Value) is { } text && MayHoldSecret(text))
                     {
                         return true;
                     }
@@ -98,11 +101,38 @@ public static partial class LogRedaction
             {
                 foreach (var (key, value) in values)
                 {
-                    result.Add(new(key, AsText(value) is { } text ? Redact(text) : value));
+                    result.Add(new(key, value is HubMessage message ? Describe(message) : AsText(value) is { } text ? Redact(text) : value));
                 }
             }
             return result;
         }
+
+        /// <summary>
+        /// SignalR's debug and trace logs print whole hub messages, arguments and results
+        /// included ("Received hub invocation: InvocationMessage { ... Arguments: [ ... ] }"):
+        /// message bodies. Each is replaced by its kind, id and target.
+        /// </summary>
+        private static string WithoutBodies<TState>(string formatted, TState state)
+        {
+            if (state is IReadOnlyList<KeyValuePair<string, object?>> values)
+            {
+                foreach (var (_, value) in values)
+                {
+                    if (value is HubMessage message)
+                    {
+                        formatted = formatted.Replace(message.ToString() ?? "", Describe(message), StringComparison.Ordinal);
+                    }
+                }
+            }
+            return formatted;
+        }
+
+        private static string Describe(HubMessage message) => message switch
+        {
+            HubMethodInvocationMessage m => $"{m.GetType().Name} {{ InvocationId: \"{m.InvocationId}\", Target: \"{m.Target}\", Arguments: {Replacement} }}",
+            HubInvocationMessage m => $"{m.GetType().Name} {{ InvocationId: \"{m.InvocationId}\", {Replacement} }}",
+            _ => message.GetType().Name,
+        };
 
         private static string? AsText(object? value) => value switch
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using OpenTelemetry.Metrics;
@@ -16,7 +17,7 @@ public static class MetricsExtensions
 {
     public static WebApplicationBuilder AddSwitchboardMetrics(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<SwitchboardMetrics>();
+        builder.Services.TryAddSingleton<SwitchboardMetrics>();
         builder.Services.AddSingleton<ServerGauges>();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(SwitchboardMetrics.MeterName,

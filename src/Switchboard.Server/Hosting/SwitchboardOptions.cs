@@ -62,7 +62,7 @@ public sealed class SwitchboardOptions
     public LimitsOptions Limits { get; set; } = new();
 }
 
-/// <summary><c>Switchboard:Limits</c>: per-connection invocation rate.</summary>
+/// <summary><c>Switchboard:Limits</c>: rates, quotas and sizes per connection, user and caller.</summary>
 public sealed class LimitsOptions
 {
     /// <summary>Hub invocations one connection may make per second, sustained. 0 turns the limit off. Default 50.</summary>
@@ -88,6 +88,12 @@ public sealed class LimitsOptions
 
     /// <summary>Largest HTTP API request body, in bytes. Default 65536.</summary>
     public int MaxRequestBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Bytes of messages that may wait for one connection to read them (beyond what the
+    /// transport buffers) before it is closed with reason <c>slow</c>. 0 turns it off. Default 1 MB.
+    /// </summary>
+    public long MaxOutboundQueueBytes { get; set; } = 1024 * 1024;
 }
 
 /// <summary><c>Switchboard:Recovery</c>: how much one answer to <c>Subscribe</c> or <c>GetHistory</c> may carry.</summary>

@@ -51,7 +51,8 @@ public sealed record HubLifetimeManagerChoice(Type Inner);
 /// SignalR exposes a connection's <see cref="HubConnectionContext"/> (needed to send a close
 /// message) only to the lifetime manager, so the registry sits here rather than in a hub filter.
 /// </summary>
-internal sealed class RegistryHubLifetimeManager<THub>(IServiceProvider services, HubLifetimeManagerChoice choice, ConnectionRegistry registry)
+internal sealed class RegistryHubLifetimeManager<THub>(IServiceProvider services, HubLifetimeManagerChoice choice, ConnectionRegistry registry,
+    SlowConsumerGuard slowConsumers)
     : HubLifetimeManager<THub> where THub : Hub
 {
     private readonly HubLifetimeManager<THub> inner =
@@ -59,14 +60,14 @@ internal sealed class RegistryHubLifetimeManager<THub>(IServiceProvider services
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
-        await inner.OnConnectedAsync(connection);
+        await inner.OnConnectedAsync(slowConsumers.Wrap(connection));
         registry.Add(connection);
     }
 
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
     {
         registry.Remove(connection);
-        await inner.OnDisconnectedAsync(connection);
+        await inner.OnDisconnectedAsync(slowConsumers.Unwrap(connection));
     }
 
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>

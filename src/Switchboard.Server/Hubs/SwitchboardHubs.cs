@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Switchboard.Contracts;
+using Switchboard.Core;
 using Switchboard.Core.Cluster;
 using Switchboard.Core.Connections;
 using Switchboard.Core.History;
@@ -39,15 +41,12 @@ public static class SwitchboardHubs
         services.AddSingleton<ActiveStreams>();
         services.AddSingleton<NotificationService>();
 
-        services.AddSqliteHistory();
-        services.AddSingleton<IPresenceStore, InMemoryPresenceStore>();
-        services.AddSingleton<IUserGroupStore, InMemoryUserGroupStore>();
-        services.AddSingleton<IClusterBus, LocalClusterBus>();
+        // The engine (publish path, history, presence, memberships, cluster bus), as any host embeds it.
+        services.AddSwitchboard();
         services.AddHostedService<ClusterCommandHandler>();
         services.AddSingleton<GroupQuota>();
         services.AddSingleton<ChatMembership>();
         services.AddSingleton<IGroupFanout, ChatGroupFanout>();
-        services.AddSingleton<GroupPublisher>();
 
         services.AddSignalR(options =>
             {
@@ -57,10 +56,14 @@ public static class SwitchboardHubs
             })
             .AddJsonProtocol()
             .AddMessagePackProtocol();
+        // The same protocols, closing on an unknown message type instead of wedging (registered last, so they win).
+        services.AddSingleton<IHubProtocol>(sp => new StrictHubProtocol(new JsonHubProtocol(sp.GetRequiredService<IOptions<JsonHubProtocolOptions>>())));
+        services.AddSingleton<IHubProtocol>(sp => new StrictHubProtocol(new MessagePackHubProtocol(sp.GetRequiredService<IOptions<MessagePackHubProtocolOptions>>())));
 
         // Keep a registry of open connections (for closing them from the HTTP API) around the
         // default lifetime manager.
         services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<SlowConsumerGuard>();
         services.TryAddSingleton(typeof(DefaultHubLifetimeManager<>));
         services.TryAddSingleton(new HubLifetimeManagerChoice(typeof(DefaultHubLifetimeManager<>)));
         services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(RegistryHubLifetimeManager<>)));
