@@ -70,7 +70,8 @@ internal static class MarkdownReport
         md.AppendLine("## Side by side: Switchboard, the guide's plain SignalR server, Socket.IO (issue 6)");
         md.AppendLine();
         md.AppendLine($"Taken {report.Started:yyyy-MM-dd HH:mm} UTC to {report.Finished:HH:mm} UTC by `bench/run.sh` " +
-                           $"({Get(s, "runs")} runs of every point, {Get(s, "durationSeconds")} s each). Raw results: [{Path.GetFileName(jsonLink)}]({jsonLink}).");
+                           $"({Get(s, "runs")} runs of every point, {Get(s, "durationSeconds")} s each){(s.TryGetValue("commit", out var commit) ? $" at commit `{commit}`" : "")}. " +
+                           $"Raw results: [{Path.GetFileName(jsonLink)}]({jsonLink}).");
         foreach (var note in report.Notes) md.AppendLine().AppendLine("> " + note);
         md.AppendLine();
 

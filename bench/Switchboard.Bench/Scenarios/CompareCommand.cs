@@ -85,12 +85,17 @@ internal static class CompareCommand
         var notes = new List<string>();
         if (note is not null) notes.Add(note);
         notes.AddRange(comparison.Notes);
-        var report = new ComparisonReport(started, DateTimeOffset.UtcNow, machine, settings.Describe(), comparison.Results, notes);
+        var described = settings.Describe();
+        if (Version("git", $"-C {Repository.Root} log -1 --format=%h") is { Length: > 0 } commit && !commit.StartsWith("fatal", StringComparison.Ordinal))
+        {
+            described["commit"] = commit;
+        }
+        var report = new ComparisonReport(started, DateTimeOffset.UtcNow, machine, described, comparison.Results, notes);
         if (earlier is not null)
         {
             // Keep the earlier run's settings and machine (the tables' text comes from them) and add this run's scenarios.
             var rerun = comparison.Results.Select(x => (x.Scenario, x.Server)).ToHashSet();
-            var describedNow = settings.Describe();
+            var describedNow = described;
             var merged = new Dictionary<string, string>(earlier.Settings);
             foreach (var (k, v) in describedNow) merged.TryAdd(k, v);
             merged["scenarios"] = string.Join(",", earlier.Settings.GetValueOrDefault("scenarios", "").Split(',').Concat(settings.Scenarios).Distinct());
