@@ -12,6 +12,7 @@ if (TokenCommand.IsInvoked(args, out var tokenArgs))
 var builder = WebApplication.CreateBuilder(args);
 
 builder.UseDefaultAddress("http://127.0.0.1:5080");
+builder.AddConnectionCeiling();
 builder.AddTokenRedaction();
 builder.AddSwitchboardAuthentication();
 builder.AddSwitchboardHubs();

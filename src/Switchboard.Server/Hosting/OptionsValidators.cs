@@ -69,6 +69,8 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
             failures.Add("Switchboard:Limits:MaxGroupsPerConnection must be at least 1.");
         if (o.Limits.MaxRequestBodyBytes is < 1024 or > 16 * 1024 * 1024)
             failures.Add("Switchboard:Limits:MaxRequestBodyBytes must be between 1024 and 16777216.");
+        if (o.Limits.MaxConnections is < 0)
+            failures.Add("Switchboard:Limits:MaxConnections must be 0 (off), a positive number, or unset (the open-file limit minus headroom).");
         if (o.Limits.MaxOutboundQueueBytes != 0 && o.Limits.MaxOutboundQueueBytes is < 16 * 1024 or > 1024L * 1024 * 1024)
             failures.Add("Switchboard:Limits:MaxOutboundQueueBytes must be 0 (off) or between 16384 and 1073741824.");
         if (o.Upload.ProgressInterval < TimeSpan.Zero)

@@ -94,6 +94,15 @@ public sealed class LimitsOptions
     /// transport buffers) before it is closed with reason <c>slow</c>. 0 turns it off. Default 1 MB.
     /// </summary>
     public long MaxOutboundQueueBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Most WebSocket connections the server holds at once; an upgrade past it is refused, and
+    /// the connections already open are unharmed. Unset (the default): what the process's
+    /// open-file limit allows after headroom and a share for plain HTTP connections
+    /// (<see cref="ConnectionCeiling"/>), so the server never runs out of file descriptors
+    /// (which would crash it). 0 turns it off.
+    /// </summary>
+    public int? MaxConnections { get; set; }
 }
 
 /// <summary><c>Switchboard:Recovery</c>: how much one answer to <c>Subscribe</c> or <c>GetHistory</c> may carry.</summary>

@@ -173,8 +173,8 @@ public abstract class SwitchboardFactoryWith(Dictionary<string, string?> setting
         _server.Token(userId, name, roles, lifetime);
     public HttpClient Http(string? token = null) => _server.Http(token);
     public Microsoft.AspNetCore.SignalR.Client.HubConnection Hub(string hubPath, string? token,
-        HttpTransportType transport = HttpTransportType.WebSockets, bool messagePack = false) =>
-        _server.Hub(hubPath, token, transport, messagePack);
+        HttpTransportType transport = HttpTransportType.WebSockets, bool messagePack = false, bool skipNegotiation = false) =>
+        _server.Hub(hubPath, token, transport, messagePack, skipNegotiation);
     public Task<Microsoft.AspNetCore.SignalR.Client.HubConnection> ConnectAsync(string hubPath, string? token,
         HttpTransportType transport = HttpTransportType.WebSockets, bool messagePack = false) =>
         _server.ConnectAsync(hubPath, token, transport, messagePack);
