@@ -30,7 +30,7 @@ internal static class CompareCommand
         var noDocs = new Option<bool>("--no-docs") { Description = "Print the results only; write the raw JSON to the temp folder." };
         var note = new Option<string?>("--note") { Description = "A sentence about the conditions of this run, printed at the top of the report." };
         var merge = new Option<FileInfo?>("--merge") { Description = "An earlier run's raw JSON: its results are kept except for the scenario and server pairs run now, and the report covers both." };
-        var command = new Command("compare", "Builds nothing: runs the side-by-side comparison against the built servers and writes docs/benchmarks.md.")
+        var command = new Command("compare", "Runs the side-by-side comparison against the built servers (bench/run.sh builds them first) and writes docs/benchmarks.md.")
         {
             runs, duration, warmup, servers, scenarios, protocols, quick, subscribers, idle, max, sources, noLive, output, noDocs, note, merge,
         };
