@@ -79,13 +79,9 @@ public static class GroupsApi
                 options.Value.MaxMessageLength);
             return TypedResults.Ok(result.ToPublishResult());
         }
-        catch (SwitchboardException e) when (e.Error.Code == ErrorCodes.HistoryUnavailable)
-        {
-            request.HttpContext.Response.Headers.RetryAfter = "5";
-            return ApiProblems.Problem(e.Error);
-        }
         catch (SwitchboardException e)
         {
+            // A 503 (history_unavailable) gets its Retry-After from UseRetryAfterOnUnavailable, like every 503.
             return ApiProblems.Problem(e.Error);
         }
     }

@@ -19,7 +19,7 @@ public sealed class HaProxy : IAsyncDisposable
 
     public static async Task<HaProxy> StartAsync(string node1BaseUrl, string node2BaseUrl)
     {
-        var port = FreePort();
+        var port = Ports.Free();
         var start = new ProcessStartInfo("haproxy") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in (string[])["-db", "-f", ConfigPath()]) start.ArgumentList.Add(arg);
         start.Environment["SWITCHBOARD_LISTEN"] = $"127.0.0.1:{port}";
@@ -55,13 +55,6 @@ public sealed class HaProxy : IAsyncDisposable
             if (File.Exists(candidate)) return candidate;
         }
         throw new FileNotFoundException("deploy/haproxy.cfg not found above " + AppContext.BaseDirectory);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

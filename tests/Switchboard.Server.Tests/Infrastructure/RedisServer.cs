@@ -31,7 +31,7 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Starts a server. <paramref name="persist"/> keeps an append-only file, so a restart keeps the data.</summary>
     public static async Task<RedisServer> StartAsync(bool persist = false)
     {
-        var server = new RedisServer(FreePort(), persist);
+        var server = new RedisServer(Ports.Free(), persist);
         await server.StartAgainAsync();
         return server;
     }
@@ -95,13 +95,6 @@ public sealed class RedisServer : IAsyncDisposable
         await StopAsync();
         _process?.Dispose();
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 
