@@ -51,15 +51,27 @@ public sealed class WebSocketFrameTests(HostileServer server) : IClassFixture<Ho
         await control.AssertHealthyAsync();
     }
 
+    /// <summary>
+    /// The server writes a 1002 close frame and then ends the connection; on a busy machine the
+    /// socket can be gone (reset) before the client reads that frame. So: whenever a close frame
+    /// is read it says 1002, and out of a few tries at least one is read.
+    /// </summary>
     [Fact]
     public async Task AnUnmaskedFrameIsAnsweredWithProtocolError()
     {
-        await using var raw = await server.RawAsync();
-        Assert.Equal("{}", await raw.HandshakeAsync());
+        var seen = new List<int?>();
+        for (var attempt = 0; attempt < 5 && !seen.Contains(1002); attempt++)
+        {
+            await using var raw = await server.RawAsync();
+            Assert.Equal("{}", await raw.HandshakeAsync());
 
-        await raw.SendRawAsync(RawWebSocket.Frame(0x1, Ping, mask: false));
+            await raw.SendRawAsync(RawWebSocket.Frame(0x1, Ping, mask: false));
 
-        Assert.Equal(1002, await raw.UntilCloseFrameAsync());
+            var status = await raw.UntilCloseFrameAsync();
+            Assert.True(status is null or 1002, $"close status {status}");
+            seen.Add(status);
+        }
+        Assert.Contains(1002, seen);
     }
 
     [Fact]
