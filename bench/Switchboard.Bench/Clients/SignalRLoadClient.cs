@@ -18,13 +18,7 @@ internal sealed class SignalRLoadClient : ILoadClient
 
     public SignalRLoadClient(string baseUrl, Endpoint endpoint, WireProtocol protocol, string? token, LoopbackSources sources, int index)
     {
-        var path = endpoint switch
-        {
-            Endpoint.Chat => "/hubs/chat",
-            Endpoint.SecureChat => "/hubs/secure-chat",
-            _ => "/hubs/notifications",
-        };
-        var builder = new HubConnectionBuilder().WithUrl(baseUrl + path, HttpTransportType.WebSockets, o =>
+        var builder = new HubConnectionBuilder().WithUrl(baseUrl + HubPath(endpoint), HttpTransportType.WebSockets, o =>
         {
             o.SkipNegotiation = true;
             o.WebSocketFactory = async (context, ct) => await sources.ConnectAsync(context.Uri, index, token, ct);
@@ -42,6 +36,14 @@ internal sealed class SignalRLoadClient : ILoadClient
         _connection.On<string, string>("UserJoined", (_, _) => { });
         _connection.On<string, string>("UserLeft", (_, _) => { });
     }
+
+    /// <summary>The hub path of an endpoint, the same on every SignalR server under test.</summary>
+    public static string HubPath(Endpoint endpoint) => endpoint switch
+    {
+        Endpoint.Chat => "/hubs/chat",
+        Endpoint.SecureChat => "/hubs/secure-chat",
+        _ => "/hubs/notifications",
+    };
 
     public Action<string, long>? Received { get; set; }
 

@@ -338,13 +338,16 @@ internal static class MarkdownReport
                       "on (the default: SQLite, fsync before acknowledging) and off (`Switchboard:History:Enabled=false`); the guide's plain " +
                       "server (`bench/peers/PlainSignalR`: the guide's hubs, JWT setup and controller, JSON and MessagePack, logging at " +
                       "Warning); Socket.IO 4.8.4 on Node 20 (`bench/peers/socketio`, default server options).");
-        md.AppendLine("- **Generator**: one process (`bench/Switchboard.Bench`). SignalR servers are driven by the official .NET client " +
-                      "(Microsoft.AspNetCore.SignalR.Client, WebSockets, negotiation skipped). Socket.IO is driven by the same process " +
-                      "speaking Engine.IO 4 / Socket.IO 5 over a WebSocket itself (`SocketIoLoadClient`), so one clock, one CPU figure " +
-                      "and one histogram serve every server, and Socket.IO is not charged for a Node client's event loop on the same two " +
-                      "cores; this client does less per message than the official SignalR client, which if anything favours Socket.IO. " +
-                      "Idle connections use a bare WebSocket with the SignalR handshake (and ping answers) so that tens of thousands of " +
-                      "them do not make the generator the limit.");
+        md.AppendLine("- **Generator**: one process (`bench/Switchboard.Bench`). SignalR servers speaking JSON are driven by the " +
+                      "generator's own client (`RawJsonSignalRClient`): the JSON hub protocol over a WebSocket, negotiation skipped, the " +
+                      "same frames the official client sends (handshake, invocations, completions, pings), without its per-message " +
+                      "machinery, whose cost per delivery would otherwise take most of a core from the server under test. MessagePack " +
+                      "is driven by the official .NET client (Microsoft.AspNetCore.SignalR.Client); SWITCHBOARD_BENCH_OFFICIAL_JSON=1 " +
+                      "makes JSON use it too. Socket.IO is driven by the same process speaking Engine.IO 4 / Socket.IO 5 over a " +
+                      "WebSocket itself (`SocketIoLoadClient`), so one clock, one CPU figure and one histogram serve every server, and " +
+                      "Socket.IO is not charged for a Node client's event loop on the same two cores. Idle connections use a bare " +
+                      "WebSocket with the SignalR handshake (and ping answers) so that tens of thousands of them do not make the " +
+                      "generator the limit.");
         md.AppendLine($"- **Connections** spread over {Get(s, "sourceAddresses")} loopback source addresses (127.0.0.1, 127.0.0.2, ...), each with its own ephemeral port range.");
         md.AppendLine($"- **Messages**: {Get(s, "payloadLength")} characters, `stream|seq|timestamp|` and padding. The timestamp is the " +
                            "generator's monotonic clock (Stopwatch) when the message was sent, or, at a fixed rate, when it was due; senders and " +

@@ -431,8 +431,15 @@ internal sealed class Comparison(BenchSettings settings, LiveStatus live)
         if (peer.Kind == ServerKind.SocketIo) return new SocketIoLoadClient(peer.BaseUrl, endpoint == Endpoint.SecureChat ? user : null, sources, index);
         // Switchboard's hubs all require a signed-in user; of the guide's hubs only the secure chat hub does.
         var token = peer.Kind.IsSwitchboard() || endpoint == Endpoint.SecureChat ? Tokens.Create(user) : null;
-        return new SignalRLoadClient(peer.BaseUrl, endpoint, protocol, token, sources, index);
+        // JSON: the generator's own lean client (the official client's per-delivery cost would take
+        // the cores from the server under test); MessagePack: the official client.
+        return protocol == WireProtocol.Json && !OfficialJsonClient
+            ? new RawJsonSignalRClient(peer.BaseUrl + SignalRLoadClient.HubPath(endpoint), token, sources, index)
+            : new SignalRLoadClient(peer.BaseUrl, endpoint, protocol, token, sources, index);
     }
+
+    /// <summary>Drive JSON with the official .NET client too (SWITCHBOARD_BENCH_OFFICIAL_JSON=1), to compare the generators.</summary>
+    private static readonly bool OfficialJsonClient = Environment.GetEnvironmentVariable("SWITCHBOARD_BENCH_OFFICIAL_JSON") == "1";
 
     private async Task MeasureAsync(Setup setup, string scenario, string point, int run, Flow[] flows, Func<DeliveryRun, Task<bool>> drive,
         double? target = null, Action<DeliveryStats, Dictionary<string, double>>? extra = null)

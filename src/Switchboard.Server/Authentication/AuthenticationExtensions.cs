@@ -24,6 +24,9 @@ public static class AuthenticationExtensions
                 var jwt = jwtOptions.Value;
                 // Keep the JWT's own claim names (sub, name, role) instead of the legacy XML ones.
                 bearer.MapInboundClaims = false;
+                // A hub connection keeps its authentication result for its whole life: keeping the
+                // raw token in it too would cost every connection the token's size, for nothing.
+                bearer.SaveToken = false;
                 bearer.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidateIssuer = true,
@@ -50,7 +53,9 @@ public static class AuthenticationExtensions
                         if (Core.Validation.InputRules.CheckUserId(context.Principal.UserId()) is not null)
                         {
                             context.Fail("The token's 'sub' claim is missing or is not a valid user id.");
+                            return Task.CompletedTask;
                         }
+                        context.Principal = SwitchboardClaims.Slim(context.Principal!, context.Scheme.Name);
                         return Task.CompletedTask;
                     },
                     OnChallenge = async context =>

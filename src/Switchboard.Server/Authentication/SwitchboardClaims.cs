@@ -12,6 +12,26 @@ public static class SwitchboardClaims
     /// <summary>A role; repeated (a JSON array) for several.</summary>
     public const string Role = "role";
 
+    /// <summary>
+    /// The principal a connection keeps: only the claims Switchboard reads (sub, name, role), as
+    /// plain claims. The validated token's own identity holds the parsed token and every claim
+    /// with its properties, several kilobytes that a hub connection would otherwise carry for
+    /// its whole life. Lifetime (exp) lives on in the authentication result, where
+    /// CloseOnAuthenticationExpiration reads it.
+    /// </summary>
+    public static ClaimsPrincipal Slim(ClaimsPrincipal validated, string authenticationType)
+    {
+        var kept = new List<Claim>(4);
+        foreach (var claim in validated.Claims)
+        {
+            if (claim.Type is Subject or Name or Role)
+            {
+                kept.Add(new Claim(claim.Type, claim.Value, claim.ValueType, claim.Issuer));
+            }
+        }
+        return new ClaimsPrincipal(new ClaimsIdentity(kept, authenticationType, Name, Role));
+    }
+
     public static string? UserId(this ClaimsPrincipal? user) => user?.FindFirst(Subject)?.Value;
 
     /// <summary>The token's <c>name</c>, falling back to its <c>sub</c>; null when not signed in.</summary>

@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Core.Diagnostics;
+using Switchboard.Core.History;
+using Switchboard.Core.Publishing;
+
+namespace Switchboard.Core.Tests;
+
+/// <summary>
+/// The publish path's ordering and acknowledgement rules, with a store whose appends complete
+/// when the test says so: fan-outs start in the order appends were issued whatever order the
+/// store finishes them in, an acknowledgement never waits for a fan-out to finish, and a failed
+/// fan-out is counted, not thrown at the publisher.
+/// </summary>
+public sealed class GroupPublisherTests : IDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().AddSingleton<SwitchboardMetrics>().BuildServiceProvider();
+
+    public void Dispose() => _services.Dispose();
+
+    /// <summary>Appends wait for the test to release them; offsets are assigned in call order, as the real stores do.</summary>
+    private sealed class GatedStore : IHistoryStore
+    {
+        private long _offset;
+        public ConcurrentQueue<TaskCompletionSource> Gates { get; } = new();
+        public List<TaskCompletionSource> Issued { get; } = [];
+
+        public ValueTask<AppendResult> AppendAsync(NewGroupMessage message, CancellationToken cancellationToken = default)
+        {
+            var offset = Interlocked.Increment(ref _offset);
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (Issued) Issued.Add(gate);
+            return new ValueTask<AppendResult>(gate.Task.ContinueWith(_ => new AppendResult(
+                new GroupMessage(message.Id, message.Group, offset, "e", message.SenderId, message.SenderName, message.Timestamp, message.Payload),
+                Duplicate: false), TaskScheduler.Default));
+        }
+
+        public ValueTask<StreamPosition> GetPositionAsync(string group, CancellationToken cancellationToken = default) => new(new StreamPosition(_offset, "e"));
+
+        public ValueTask<HistoryPage> ReadAsync(string group, long afterOffset, int limit, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public ValueTask<int> TrimAsync(CancellationToken cancellationToken = default) => new(0);
+    }
+
+    /// <summary>Records the order of fan-out starts; each fan-out's task is whatever the test hands out.</summary>
+    private sealed class RecordingFanout(Func<GroupMessage, Task> result) : IGroupFanout
+    {
+        public List<long> Started { get; } = [];
+
+        public Task Deliver(GroupMessage message)
+        {
+            lock (Started) Started.Add(message.Offset);
+            return result(message);
+        }
+    }
+
+    private GroupPublisher Publisher(IHistoryStore store, IGroupFanout fanout) =>
+        new(store, fanout, TimeProvider.System, _services.GetRequiredService<SwitchboardMetrics>());
+
+    [Fact]
+    public async Task FanOutsStartInTheOrderAppendsWereIssuedWhateverOrderTheyComplete()
+    {
+        var store = new GatedStore();
+        var fanout = new RecordingFanout(_ => Task.CompletedTask);
+        var publisher = Publisher(store, fanout);
+
+        var publishes = Enumerable.Range(1, 20).Select(i => publisher.PublishAsync("g", null, "u", "U", $"m{i}", 100)).ToList();
+        Assert.Equal(20, store.Issued.Count);
+        // The store finishes the appends last first: nothing may be delivered before offset 1.
+        for (var i = 19; i >= 1; i--)
+        {
+            store.Issued[i].SetResult();
+        }
+        await Task.Delay(50); // give a wrong implementation the chance to deliver early
+        lock (fanout.Started) Assert.Empty(fanout.Started);
+        store.Issued[0].SetResult();
+
+        var acks = await Task.WhenAll(publishes).DefaultTimeout();
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), acks.Select(a => a.Message.Offset));
+        lock (fanout.Started) Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), fanout.Started);
+    }
+
+    [Fact]
+    public async Task AnAcknowledgementDoesNotWaitForTheFanOutToFinish()
+    {
+        var store = new GatedStore();
+        var never = new TaskCompletionSource();
+        var fanout = new RecordingFanout(_ => never.Task);
+        var publisher = Publisher(store, fanout);
+
+        var publish = publisher.PublishAsync("g", null, "u", "U", "hello", 100);
+        store.Issued[0].SetResult();
+
+        var ack = await publish.DefaultTimeout();
+        Assert.Equal(1, ack.Message.Offset);
+        lock (fanout.Started) Assert.Equal([1L], fanout.Started);
+    }
+
+    [Fact]
+    public async Task AFailedFanOutIsCountedAndTheMessageStaysAcknowledged()
+    {
+        var failures = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "switchboard.delivery.failures") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref failures, value));
+        listener.Start();
+        var store = new GatedStore();
+        var calls = 0;
+        var fanout = new RecordingFanout(_ => Interlocked.Increment(ref calls) == 1
+            ? throw new InvalidOperationException("the backplane is down")
+            : Task.FromException(new InvalidOperationException("the backplane is down")));
+        var publisher = Publisher(store, fanout);
+
+        var first = publisher.PublishAsync("g", null, "u", "U", "one", 100);
+        var second = publisher.PublishAsync("g", null, "u", "U", "two", 100);
+        store.Issued[0].SetResult();
+        store.Issued[1].SetResult();
+
+        Assert.Equal(1, (await first.DefaultTimeout()).Message.Offset);
+        Assert.Equal(2, (await second.DefaultTimeout()).Message.Offset);
+        await TestTimeouts.Eventually(() => Task.FromResult(Interlocked.Read(ref failures) == 2), "both failed fan-outs are counted");
+    }
+}
