@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.SignalR;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -93,7 +95,8 @@ public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixtu
     [Fact]
     public async Task AConnectionIsClosedWhenItsTokenExpires()
     {
-        await using var connection = server.Hub(HubRoutes.Chat, server.Token("xavier", lifetime: TimeSpan.FromSeconds(2)));
+        // Long enough to connect on a loaded machine (exp has whole seconds, so up to one less).
+        await using var connection = server.Hub(HubRoutes.Chat, server.Token("xavier", lifetime: TimeSpan.FromSeconds(4)));
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
         await connection.StartedAsync();
@@ -102,6 +105,30 @@ public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixtu
         await closed.Task.DefaultTimeout();
 
         Assert.Equal(HubConnectionState.Disconnected, connection.State);
+    }
+
+    [Fact]
+    public async Task AConnectionKeepsOnlyItsUserIdNameAndRolesNotTheToken()
+    {
+        var token = server.Token("tess", "Tess", roles: ["Admin", "Publisher"]);
+        await using var connection = new HubConnectionBuilder()
+            .WithUrl(server.BaseUrl + HubRoutes.Chat, o => o.AccessTokenProvider = () => Task.FromResult<string?>(token))
+            .Build();
+        await connection.StartAsync().DefaultTimeout();
+        var registry = server.Get<Hubs.ConnectionRegistry>();
+        await TestTimeouts.Eventually(() => registry.Contains(connection.ConnectionId!), "the connection is registered");
+        Assert.True(registry.TryGet(connection.ConnectionId!, out var context));
+
+        // Only what Switchboard reads; not iss, aud, exp, iat, nbf, nor the parsed token behind them.
+        Assert.Equal(["name", "role", "role", "sub"], context.User.Claims.Select(c => c.Type).Order());
+        Assert.Equal("tess", context.User.UserId());
+        Assert.Equal("Tess", context.User.Identity!.Name);
+        Assert.True(context.User.IsInRole("Admin") && context.User.IsInRole("Publisher"));
+        Assert.DoesNotContain(context.User.Identities, i => i.BootstrapContext is not null);
+        var http = context.GetHttpContext()!;
+        var authentication = await http.AuthenticateAsync().DefaultTimeout();
+        Assert.Null(authentication.Properties?.GetTokenValue("access_token")); // SaveToken off
+        Assert.NotNull(authentication.Properties?.ExpiresUtc); // what CloseOnAuthenticationExpiration reads
     }
 
     [Fact]

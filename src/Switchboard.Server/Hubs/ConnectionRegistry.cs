@@ -17,6 +17,10 @@ public sealed class ConnectionRegistry
 
     public bool Contains(string connectionId) => _connections.ContainsKey(connectionId);
 
+    /// <summary>The open connection with this id, as the lifetime manager sees it.</summary>
+    internal bool TryGet(string connectionId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HubConnectionContext? connection) =>
+        _connections.TryGetValue(connectionId, out connection);
+
     internal void Add(HubConnectionContext connection) => _connections[connection.ConnectionId] = connection;
 
     internal void Remove(HubConnectionContext connection) =>
