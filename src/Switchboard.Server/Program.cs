@@ -30,6 +30,7 @@ if (!app.SettingsAreValid())
 
 app.UseExceptionHandler();
 app.UseRetryAfterOnUnavailable();
+app.UseConnectionCeiling();
 app.UseStatusCodePages();
 app.UseHubOriginCheck();
 app.UseAuthentication();

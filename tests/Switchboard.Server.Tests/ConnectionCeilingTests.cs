@@ -23,8 +23,24 @@ public sealed class ConnectionCeilingTests(ThreeConnectionServer server) : IClas
                 open.Add(connection);
             }
             var extra = server.Hub(HubRoutes.Chat, server.Token("extra"), skipNegotiation: true);
-            await Assert.ThrowsAnyAsync<Exception>(() => extra.StartAsync().DefaultTimeout());
+            var refused = await Assert.ThrowsAnyAsync<Exception>(() => extra.StartAsync().DefaultTimeout());
+            Assert.Contains("503", refused.Message);
             await extra.DisposeAsync();
+
+            // What the refusal says, seen by a bare WebSocket upgrade: 503, the code, Retry-After.
+            using (var http = new HttpClient { Timeout = TestTimeouts.Network })
+            {
+                using var upgrade = new HttpRequestMessage(HttpMethod.Get, server.BaseUrl + HubRoutes.Chat);
+                upgrade.Headers.Authorization = new("Bearer", server.Token("extra"));
+                upgrade.Headers.Connection.Add("Upgrade");
+                upgrade.Headers.Upgrade.Add(new("websocket"));
+                upgrade.Headers.Add("Sec-WebSocket-Version", "13");
+                upgrade.Headers.Add("Sec-WebSocket-Key", Convert.ToBase64String(new byte[16]));
+                using var answer = await http.SendAsync(upgrade).DefaultTimeout();
+                Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+                Assert.NotNull(answer.Headers.RetryAfter);
+                Assert.Contains("\"code\":\"unavailable\"", await answer.Content.ReadAsStringAsync());
+            }
 
             // The three still work, and a place freed is a place taken.
             var received = Events.On<string, string>(open[1], ClientEvents.ReceiveMessage);

@@ -1,6 +1,8 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Switchboard.Contracts;
 
 namespace Switchboard.Server.Hosting;
 
@@ -30,6 +32,58 @@ public static class ConnectionCeiling
             kestrel.Limits.MaxConcurrentConnections = PlainConnections(openFiles);
         });
         return builder;
+    }
+
+    public static readonly SwitchboardError Full = new(ErrorCodes.Unavailable,
+        "This server holds as many connections as it may; retry later or connect to another node.");
+
+    /// <summary>
+    /// Past the ceiling Kestrel refuses the upgrade itself (it throws from <c>UpgradeAsync</c>),
+    /// which SignalR would answer with an empty 200. Such a request is answered instead with 503
+    /// <c>unavailable</c> and Retry-After, which a load balancer can send elsewhere and a client
+    /// can retry.
+    /// </summary>
+    public static WebApplication UseConnectionCeiling(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            if (context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true } upgrade)
+            {
+                await next(context);
+                return;
+            }
+            var watched = new WatchedUpgrade(upgrade);
+            context.Features.Set<IHttpUpgradeFeature>(watched);
+            await next(context);
+            if (watched.Refused && !context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                context.Response.Headers.RetryAfter = Unavailability.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                await Api.ApiProblems.Problem(Full, StatusCodes.Status503ServiceUnavailable).ExecuteAsync(context);
+            }
+        });
+        return app;
+    }
+
+    /// <summary>Kestrel's upgrade, noting whether it was refused (the only refusal left once the request is upgradable is the limit).</summary>
+    private sealed class WatchedUpgrade(IHttpUpgradeFeature inner) : IHttpUpgradeFeature
+    {
+        public bool Refused { get; private set; }
+
+        public bool IsUpgradableRequest => inner.IsUpgradableRequest;
+
+        public async Task<Stream> UpgradeAsync()
+        {
+            try
+            {
+                return await inner.UpgradeAsync();
+            }
+            catch (InvalidOperationException)
+            {
+                Refused = true;
+                throw;
+            }
+        }
     }
 
     /// <summary>

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Options;
+using Switchboard.Contracts;
+using Switchboard.Server.Authentication;
+using Switchboard.Server.Tests.Infrastructure;
+
+namespace Switchboard.Server.Tests.ScaleOut;
+
+/// <summary>
+/// <c>deploy/two-nodes.sh</c>, the shipped two-nodes-plus-Redis example, run as documented: Redis,
+/// two Switchboard processes and HAProxy on loopback ports. Clients that come in through the
+/// proxy land on both nodes and still talk to each other; SIGTERM stops every part.
+/// </summary>
+[Collection(ScaleOutCollection.Name)]
+public sealed class TwoNodesExampleTests
+{
+    private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(90);
+
+    private static string ScriptPath()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "deploy", "two-nodes.sh");
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException("deploy/two-nodes.sh not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public async Task TheExampleServesClientsOnBothNodesThroughTheProxyAndStopsOnSigterm()
+    {
+        var (listen, redis, node1, node2) = (Ports.Free(), Ports.Free(), Ports.Free(), Ports.Free());
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(ScriptPath());
+        start.Environment["Jwt__Key"] = SwitchboardFactory.TestKey;
+        start.Environment["SWITCHBOARD_LISTEN"] = $"127.0.0.1:{listen}";
+        start.Environment["REDIS_PORT"] = redis.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["NODE1_PORT"] = node1.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["NODE2_PORT"] = node2.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["SWITCHBOARD_DLL"] = typeof(Program).Assembly.Location;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var script = new Process { StartInfo = start };
+        script.OutputDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        script.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        script.Start();
+        script.BeginOutputReadLine();
+        script.BeginErrorReadLine();
+        try
+        {
+            var proxy = $"http://127.0.0.1:{listen}";
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            var deadline = DateTime.UtcNow + StartLimit;
+            // Both nodes ready behind the proxy: two readiness checks in a row answer (round robin).
+            while (!(await ReadyAsync(http, proxy) && await ReadyAsync(http, proxy)))
+            {
+                Assert.False(script.HasExited, "the script exited:\n" + string.Join('\n', output));
+                Assert.True(DateTime.UtcNow < deadline, "not ready in time:\n" + string.Join('\n', output));
+                await Task.Delay(100);
+            }
+
+            var tokens = new TokenIssuer(Options.Create(new JwtOptions { Key = SwitchboardFactory.TestKey }), TimeProvider.System);
+            var clients = new List<HubConnection>();
+            try
+            {
+                for (var i = 0; i < 4; i++)
+                {
+                    var token = tokens.Issue($"u{i}", $"U{i}", []);
+                    var connection = new HubConnectionBuilder().WithUrl(proxy + HubRoutes.Chat, o =>
+                    {
+                        o.Transports = HttpTransportType.WebSockets;
+                        o.SkipNegotiation = true;
+                        o.AccessTokenProvider = () => Task.FromResult<string?>(token);
+                    }).Build();
+                    clients.Add(connection);
+                    await connection.StartedAsync();
+                }
+                var received = clients.Select(c => Events.On<string, string>(c, ClientEvents.ReceiveMessage)).ToList();
+                foreach (var client in clients) await client.InvokeAsync(HubMethods.JoinGroup, "lobby").DefaultTimeout();
+
+                await clients[0].InvokeAsync(HubMethods.SendMessageToGroup, "lobby", "U0", "hello from one node").DefaultTimeout();
+
+                foreach (var inbox in received) Assert.Equal(("U0", "hello from one node"), await inbox.NextAsync());
+                // Round robin put the four connections on both nodes: each node reports its own.
+                using var admin = new HttpClient { Timeout = TestTimeouts.Network };
+                admin.DefaultRequestHeaders.Authorization = new("Bearer", tokens.Issue("ops", "Ops", [Roles.Admin]));
+                var perNode = await Task.WhenAll(new[] { node1, node2 }.Select(async port =>
+                    await admin.GetStringAsync($"http://127.0.0.1:{port}/metrics").DefaultTimeout()));
+                Assert.All(perNode, metrics => Assert.True(OpenConnections(metrics) >= 1, "a node without connections:\n" + metrics));
+            }
+            finally
+            {
+                foreach (var client in clients) await client.DisposeAsync();
+            }
+
+            Process.Start("kill", ["-TERM", script.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit(5000);
+            await script.WaitForExitAsync().WaitAsync(TestTimeouts.Network);
+            Assert.Equal(0, script.ExitCode);
+            using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            foreach (var port in new[] { listen, node1, node2 })
+            {
+                await Assert.ThrowsAsync<HttpRequestException>(() => probe.GetAsync($"http://127.0.0.1:{port}/health/live"));
+            }
+        }
+        finally
+        {
+            if (!script.HasExited) script.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>The sum of <c>switchboard_connections</c> over its labels, from Prometheus' text format.</summary>
+    private static double OpenConnections(string metrics) => metrics.Split('\n')
+        .Where(line => line.StartsWith("switchboard_connections{", StringComparison.Ordinal) || line.StartsWith("switchboard_connections ", StringComparison.Ordinal))
+        .Sum(line => double.Parse((line.Contains('}') ? line[(line.LastIndexOf('}') + 1)..] : line["switchboard_connections".Length..])
+            .Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
+
+    private static async Task<bool> ReadyAsync(HttpClient http, string baseUrl)
+    {
+        try
+        {
+            return (await http.GetAsync(baseUrl + "/health/ready")).StatusCode == HttpStatusCode.OK;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+}
