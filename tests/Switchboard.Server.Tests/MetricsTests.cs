@@ -1,3 +1,4 @@
+using static Switchboard.Server.Tests.Infrastructure.PrometheusText;
 using System.Globalization;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.SignalR;
@@ -59,32 +60,5 @@ public sealed class MetricsTests(MetricsServer server) : IClassFixture<MetricsSe
         Assert.Contains(metrics.Keys, k => k.StartsWith("kestrel_active_connections", StringComparison.Ordinal));
         Assert.Contains(metrics.Keys, k => k.StartsWith("signalr_server_active_connections", StringComparison.Ordinal));
         Assert.Contains(metrics.Keys, k => k.StartsWith("dotnet_gc_heap_total_allocated_bytes", StringComparison.Ordinal));
-    }
-
-    private static string Series(string name, string? label = null, string? value = null) =>
-        label is null ? name : $"{name}|{label}={value}";
-
-    /// <summary>Prometheus text format to "name" and "name|label=value" keys (only Switchboard's one label).</summary>
-    private static Dictionary<string, double> Parse(string text)
-    {
-        var result = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.Length == 0 || line[0] == '#') continue;
-            var space = line.LastIndexOf(' ');
-            var series = line[..space];
-            var value = double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
-            var brace = series.IndexOf('{');
-            var name = brace < 0 ? series : series[..brace];
-            result[name] = value;
-            foreach (var label in new[] { "kind", "outcome", "code" })
-            {
-                var at = series.IndexOf($",{label}=\"", StringComparison.Ordinal);
-                if (at < 0) continue;
-                var start = at + label.Length + 3;
-                result[$"{name}|{label}={series[start..series.IndexOf('"', start)]}"] = value;
-            }
-        }
-        return result;
     }
 }

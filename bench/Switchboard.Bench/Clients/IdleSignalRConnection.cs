@@ -11,8 +11,6 @@ namespace Switchboard.Bench.Clients;
 /// </summary>
 internal sealed class IdleSignalRConnection : IAsyncDisposable
 {
-    private const byte RecordSeparator = 0x1e;
-    private static readonly byte[] Handshake = "{\"protocol\":\"json\",\"version\":1}\u001e"u8.ToArray();
     private static readonly byte[] Ping = "{\"type\":6}\u001e"u8.ToArray();
     private readonly CancellationTokenSource _stop = new();
     private ClientWebSocket? _socket;
@@ -23,18 +21,7 @@ internal sealed class IdleSignalRConnection : IAsyncDisposable
     public async Task StartAsync(string hubUrl, string? token, LoopbackSources sources, int index, CancellationToken ct)
     {
         _socket = await sources.ConnectAsync(new Uri(hubUrl), index, token, ct);
-        await _socket.SendAsync(Handshake, WebSocketMessageType.Text, true, ct);
-        var buffer = new byte[512];
-        var length = 0;
-        while (Array.IndexOf(buffer, RecordSeparator, 0, length) < 0)
-        {
-            if (length == buffer.Length) throw new InvalidOperationException("the handshake response is too long");
-            var result = await _socket.ReceiveAsync(buffer.AsMemory(length), ct);
-            if (result.MessageType == WebSocketMessageType.Close) throw new InvalidOperationException("the server closed the connection during the handshake");
-            length += result.Count;
-        }
-        var answer = System.Text.Encoding.UTF8.GetString(buffer, 0, Array.IndexOf(buffer, RecordSeparator, 0, length));
-        if (answer != "{}") throw new InvalidOperationException($"the handshake was refused: {answer}");
+        await WebSocketClients.SignalRHandshakeAsync(_socket, ct);
         _receiving = Task.Run(ReceiveLoopAsync, CancellationToken.None);
     }
 
@@ -62,25 +49,5 @@ internal sealed class IdleSignalRConnection : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _stop.Cancel();
-        if (_socket is { } socket)
-        {
-            if (socket.State == WebSocketState.Open)
-            {
-                try
-                {
-                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-                }
-                catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
-                {
-                }
-            }
-            socket.Dispose();
-        }
-        if (_receiving is not null) await _receiving.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => new(WebSocketClients.CloseAsync(_stop, _socket, _receiving));
 }

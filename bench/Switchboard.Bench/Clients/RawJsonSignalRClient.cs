@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Text;
 using System.Text.Json;
 
 namespace Switchboard.Bench.Clients;
@@ -20,8 +19,7 @@ namespace Switchboard.Bench.Clients;
 /// </summary>
 internal sealed class RawJsonSignalRClient(string hubUrl, string? token, LoopbackSources sources, int index) : ILoadClient
 {
-    private const byte RecordSeparator = 0x1e;
-    private static readonly byte[] Handshake = "{\"protocol\":\"json\",\"version\":1}\u001e"u8.ToArray();
+    private const byte RecordSeparator = WebSocketClients.RecordSeparator;
     private static readonly byte[] Ping = "{\"type\":6}\u001e"u8.ToArray();
     private static readonly long PingEvery = Stopwatch.Frequency * 10;
 
@@ -40,20 +38,8 @@ internal sealed class RawJsonSignalRClient(string hubUrl, string? token, Loopbac
     public async Task StartAsync(CancellationToken ct)
     {
         _socket = await sources.ConnectAsync(new Uri(hubUrl), index, token, ct);
-        await SendAsync(Handshake, ct);
-        var buffer = new byte[512];
-        var length = 0;
-        while (Array.IndexOf(buffer, RecordSeparator, 0, length) < 0)
-        {
-            if (length == buffer.Length) throw new InvalidOperationException("the handshake response is too long");
-            var result = await _socket.ReceiveAsync(buffer.AsMemory(length), ct);
-            if (result.MessageType == WebSocketMessageType.Close) throw new InvalidOperationException("the server closed the connection during the handshake");
-            length += result.Count;
-        }
-        var end = Array.IndexOf(buffer, RecordSeparator, 0, length);
-        var answer = Encoding.UTF8.GetString(buffer, 0, end);
-        if (answer != "{}") throw new InvalidOperationException($"the handshake was refused: {answer}");
-        var rest = buffer.AsSpan(end + 1, length - end - 1).ToArray();
+        var rest = await WebSocketClients.SignalRHandshakeAsync(_socket, ct);
+        Volatile.Write(ref _lastSend, Stopwatch.GetTimestamp());
         _receiving = Task.Run(() => ReceiveLoopAsync(rest), CancellationToken.None);
     }
 
@@ -224,24 +210,7 @@ internal sealed class RawJsonSignalRClient(string hubUrl, string? token, Loopbac
 
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        if (_socket is { } socket)
-        {
-            if (socket.State == WebSocketState.Open)
-            {
-                try
-                {
-                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-                }
-                catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
-                {
-                }
-            }
-            socket.Dispose();
-        }
-        if (_receiving is not null) await _receiving.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
-        _stop.Dispose();
+        await WebSocketClients.CloseAsync(_stop, _socket, _receiving);
         _sendLock.Dispose();
     }
 }

@@ -197,24 +197,7 @@ internal sealed class SocketIoLoadClient : ILoadClient
 
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        if (_socket is { } socket)
-        {
-            if (socket.State == WebSocketState.Open)
-            {
-                try
-                {
-                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-                }
-                catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
-                {
-                }
-            }
-            socket.Dispose();
-        }
-        if (_receiving is not null) await _receiving.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
-        _stop.Dispose();
+        await WebSocketClients.CloseAsync(_stop, _socket, _receiving);
         _sendLock.Dispose();
     }
 }

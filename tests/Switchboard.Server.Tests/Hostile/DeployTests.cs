@@ -6,15 +6,7 @@ namespace Switchboard.Server.Tests.Hostile;
 /// <summary>The systemd unit in deploy/ is valid and keeps its hardening.</summary>
 public sealed class DeployTests
 {
-    private static string Unit()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var unit = Path.Combine(dir.FullName, "deploy", "switchboard.service");
-            if (File.Exists(unit)) return unit;
-        }
-        throw new FileNotFoundException("deploy/switchboard.service not found above " + AppContext.BaseDirectory);
-    }
+    private static string Unit() => RepositoryFiles.Find("deploy/switchboard.service");
 
     [Fact]
     public async Task TheSystemdUnitVerifies()

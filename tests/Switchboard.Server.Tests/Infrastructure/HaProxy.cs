@@ -46,16 +46,8 @@ public sealed class HaProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>The repository's <c>deploy/haproxy.cfg</c>, found by walking up from the test's folder.</summary>
-    private static string ConfigPath()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "deploy", "haproxy.cfg");
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException("deploy/haproxy.cfg not found above " + AppContext.BaseDirectory);
-    }
+    /// <summary>The repository's <c>deploy/haproxy.cfg</c>.</summary>
+    private static string ConfigPath() => RepositoryFiles.Find("deploy/haproxy.cfg");
 
     public async ValueTask DisposeAsync()
     {

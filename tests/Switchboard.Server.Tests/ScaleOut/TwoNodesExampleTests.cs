@@ -20,22 +20,12 @@ public sealed class TwoNodesExampleTests
 {
     private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(90);
 
-    private static string ScriptPath()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "deploy", "two-nodes.sh");
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException("deploy/two-nodes.sh not found above " + AppContext.BaseDirectory);
-    }
-
     [Fact]
     public async Task TheExampleServesClientsOnBothNodesThroughTheProxyAndStopsOnSigterm()
     {
         var (listen, redis, node1, node2) = (Ports.Free(), Ports.Free(), Ports.Free(), Ports.Free());
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(ScriptPath());
+        start.ArgumentList.Add(RepositoryFiles.Find("deploy/two-nodes.sh"));
         start.Environment["Jwt__Key"] = SwitchboardFactory.TestKey;
         start.Environment["SWITCHBOARD_LISTEN"] = $"127.0.0.1:{listen}";
         start.Environment["REDIS_PORT"] = redis.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -67,7 +57,8 @@ public sealed class TwoNodesExampleTests
             using var admin = new HttpClient { Timeout = TestTimeouts.Network };
             admin.DefaultRequestHeaders.Authorization = new("Bearer", tokens.Issue("ops", "Ops", [Roles.Admin]));
             async Task<double[]> PerNodeAsync() => await Task.WhenAll(new[] { node1, node2 }.Select(async port =>
-                OpenConnections(await admin.GetStringAsync($"http://127.0.0.1:{port}/metrics").DefaultTimeout())));
+                PrometheusText.Parse(await admin.GetStringAsync($"http://127.0.0.1:{port}/metrics").DefaultTimeout())
+                    .GetValueOrDefault(PrometheusText.Series("switchboard_connections"))));
             var clients = new List<HubConnection>();
             try
             {
@@ -121,12 +112,6 @@ public sealed class TwoNodesExampleTests
             }
         }
     }
-
-    /// <summary>The sum of <c>switchboard_connections</c> over its labels, from Prometheus' text format.</summary>
-    private static double OpenConnections(string metrics) => metrics.Split('\n')
-        .Where(line => line.StartsWith("switchboard_connections{", StringComparison.Ordinal) || line.StartsWith("switchboard_connections ", StringComparison.Ordinal))
-        .Sum(line => double.Parse((line.Contains('}') ? line[(line.LastIndexOf('}') + 1)..] : line["switchboard_connections".Length..])
-            .Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
 
     private static async Task<bool> ReadyAsync(HttpClient http, string baseUrl)
     {
