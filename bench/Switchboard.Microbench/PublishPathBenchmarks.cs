@@ -78,6 +78,6 @@ public class PublishPathBenchmarks
 
     private sealed class NullFanout : IGroupFanout
     {
-        public Task Deliver(GroupMessage message) => Task.CompletedTask;
+        public Task Deliver(IReadOnlyList<GroupMessage> messages) => Task.CompletedTask;
     }
 }

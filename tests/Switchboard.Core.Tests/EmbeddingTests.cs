@@ -23,9 +23,9 @@ public sealed class EmbeddingTests : IAsyncLifetime
     {
         public List<GroupMessage> Delivered { get; } = [];
 
-        public Task Deliver(GroupMessage message)
+        public Task Deliver(IReadOnlyList<GroupMessage> messages)
         {
-            lock (Delivered) Delivered.Add(message);
+            lock (Delivered) Delivered.AddRange(messages);
             return Task.CompletedTask;
         }
     }

@@ -44,15 +44,20 @@ public sealed class GroupPublisherTests : IDisposable
         public ValueTask<int> TrimAsync(CancellationToken cancellationToken = default) => new(0);
     }
 
-    /// <summary>Records the order of fan-out starts; each fan-out's task is whatever the test hands out.</summary>
-    private sealed class RecordingFanout(Func<GroupMessage, Task> result) : IGroupFanout
+    /// <summary>Records the order of fan-out starts and the runs they came in; each fan-out's task is whatever the test hands out.</summary>
+    private sealed class RecordingFanout(Func<IReadOnlyList<GroupMessage>, Task> result) : IGroupFanout
     {
         public List<long> Started { get; } = [];
+        public List<int> Runs { get; } = [];
 
-        public Task Deliver(GroupMessage message)
+        public Task Deliver(IReadOnlyList<GroupMessage> messages)
         {
-            lock (Started) Started.Add(message.Offset);
-            return result(message);
+            lock (Started)
+            {
+                Started.AddRange(messages.Select(m => m.Offset));
+                Runs.Add(messages.Count);
+            }
+            return result(messages);
         }
     }
 
@@ -127,5 +132,58 @@ public sealed class GroupPublisherTests : IDisposable
         Assert.Equal(2, (await second.DefaultTimeout()).Message.Offset);
         // One publisher may settle both (the second waited for the first): at least one count.
         await TestTimeouts.Eventually(() => Task.FromResult(Interlocked.Read(ref failures) >= 1), "the failed fan-outs are counted");
+    }
+
+    [Fact]
+    public async Task MessagesStoredWhileAFanOutIsInProgressGoOutTogetherInTheNextRun()
+    {
+        var published = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            // Only this test's meters: other test classes publish in parallel.
+            if (instrument.Name == "switchboard.messages.published" && instrument.Meter.Scope == _services.GetRequiredService<IMeterFactory>())
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref published, value));
+        listener.Start();
+        var store = new GatedStore();
+        using var firstRunBusy = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var fanout = new RecordingFanout(messages =>
+        {
+            if (messages[0].Offset == 1)
+            {
+                // The first run is still being written to the connections when the next five are stored.
+                firstRunBusy.Set();
+                Assert.True(release.Wait(TestTimeouts.Default));
+            }
+            return Task.CompletedTask;
+        });
+        var publisher = Publisher(store, fanout);
+
+        var first = publisher.PublishAsync("g", null, "u", "U", "m1", 100);
+        store.Issued[0].SetResult();
+        Assert.True(firstRunBusy.Wait(TestTimeouts.Default));
+        var next = Enumerable.Range(2, 5).Select(i => publisher.PublishAsync("g", null, "u", "U", $"m{i}", 100)).ToList();
+        for (var i = 1; i <= 5; i++)
+        {
+            store.Issued[i].SetResult();
+        }
+        // Each of the five is stored (counted just before it settles) and waits behind the run in progress.
+        await TestTimeouts.Eventually(() => Task.FromResult(Interlocked.Read(ref published) == 6), "all six are stored");
+        await Task.Delay(50); // let the last of them settle after being counted
+        Assert.All(next.Prepend(first), p => Assert.False(p.IsCompleted));
+        release.Set();
+
+        var acks = await Task.WhenAll(next.Prepend(first)).DefaultTimeout();
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i), acks.Select(a => a.Message.Offset));
+        lock (fanout.Started)
+        {
+            Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i), fanout.Started);
+            Assert.Equal([1, 5], fanout.Runs);
+        }
     }
 }

@@ -167,20 +167,46 @@ public sealed class HistoryTests(SwitchboardFactory server) : IClassFixture<Swit
     [Fact]
     public async Task ConcurrentPublishesAreDeliveredInOffsetOrder()
     {
+        // Messages stored together go out as one write per connection (a run of frames); every
+        // protocol and transport still sees each message once, in offset order.
         var group = NewGroup();
         await using var subscriber = server.Hub(HubRoutes.Chat, server.Token("jon"));
+        await using var packSubscriber = server.Hub(HubRoutes.Chat, server.Token("kim"), messagePack: true);
+        await using var joiner = server.Hub(HubRoutes.Chat, server.Token("lea"));
+        await using var pollingJoiner = server.Hub(HubRoutes.Chat, server.Token("max"), Microsoft.AspNetCore.Http.Connections.HttpTransportType.LongPolling);
         var envelopes = Events.On<GroupEnvelope>(subscriber, ClientEvents.ReceiveGroupMessage);
-        await subscriber.StartedAsync();
+        var packEnvelopes = Events.On<GroupEnvelope>(packSubscriber, ClientEvents.ReceiveGroupMessage);
+        var plain = Events.On<string, string>(joiner, ClientEvents.ReceiveMessage);
+        var polled = Events.On<string, string>(pollingJoiner, ClientEvents.ReceiveMessage);
+        await Task.WhenAll(subscriber.StartedAsync(), packSubscriber.StartedAsync(), joiner.StartedAsync(), pollingJoiner.StartedAsync()).DefaultTimeout();
         await subscriber.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest()).DefaultTimeout();
+        await packSubscriber.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest()).DefaultTimeout();
+        await joiner.InvokeAsync(HubMethods.JoinGroup, group).DefaultTimeout();
+        await pollingJoiner.InvokeAsync(HubMethods.JoinGroup, group).DefaultTimeout();
         using var http = server.Http(server.Token("backend", roles: ["Publisher"]));
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
             http.PostAsJsonAsync($"/api/groups/{group}/messages", new PublishRequest { Message = $"p{i}" }))).DefaultTimeout();
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        var received = new List<long>();
-        for (var i = 0; i < 200; i++) received.Add((await envelopes.NextAsync()).Offset);
-        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), received);
+        var stored = (await Task.WhenAll(responses.Select(r => r.Content.ReadFromJsonAsync<PublishResult>()))).ToDictionary(a => a!.Offset, a => a!.Id);
+        var expected = Enumerable.Range(1, 200).Select(i => (long)i).ToList();
+        foreach (var events in new[] { envelopes, packEnvelopes })
+        {
+            var received = new List<GroupEnvelope>();
+            for (var i = 0; i < 200; i++) received.Add(await events.NextAsync());
+            Assert.Equal(expected, received.Select(e => e.Offset));
+            Assert.Equal(expected.Select(o => stored[o]), received.Select(e => e.Id));
+        }
+        var page = await subscriber.InvokeAsync<HistoryPageDto>(HubMethods.GetHistory, group, 0L, 200).DefaultTimeout();
+        foreach (var events in new[] { plain, polled })
+        {
+            var received = new List<string>();
+            for (var i = 0; i < 200; i++) received.Add((await events.NextAsync()).Item2);
+            Assert.Equal(page.Messages.Select(m => m.Payload), received);
+        }
+        Assert.Empty(envelopes.Drain());
+        Assert.Empty(plain.Drain());
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         {
             SwitchboardException.ThrowIf(InputRules.CheckMessageId(id));
         }
-        var sequencer = _sequencers.GetOrAdd(group, static _ => new Sequencer());
+        var sequencer = _sequencers.GetOrAdd(group, static (_, fanout) => new Sequencer(fanout), fanout);
         var message = new NewGroupMessage(id ?? Guid.NewGuid().ToString("N"), group, senderId, senderName,
             time.GetUtcNow().UtcDateTime, payload!, Idempotent: id is not null);
         var started = time.GetTimestamp();
@@ -57,21 +57,21 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         }
         catch (Exception e)
         {
-            await sequencer.Settle(ticket, null, fanout);
+            await sequencer.Settle(ticket, null);
             throw new SwitchboardException(new SwitchboardError(ErrorCodes.HistoryUnavailable,
                 "The message could not be stored and was not delivered; retry with the same id."), e);
         }
         if (result.Duplicate)
         {
             metrics.Duplicate();
-            await sequencer.Settle(ticket, null, fanout);
+            await sequencer.Settle(ticket, null);
         }
         else
         {
             metrics.Published(group.StartsWith(InputRules.ReservedUserPrefix, StringComparison.Ordinal), time.GetElapsedTime(started));
             try
             {
-                await sequencer.Settle(ticket, result.Message, fanout);
+                await sequencer.Settle(ticket, result.Message);
             }
             catch (Exception)
             {
@@ -90,21 +90,32 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
     /// assigns offsets in that order: the SQLite writer queue and a Redis connection are both
     /// first in, first out); they complete on pool threads in any order, and the sequencer holds
     /// a stored message until every earlier ticket was settled (delivered, a duplicate, or
-    /// failed), then starts the sends under its delivery lock so their order is fixed. The two
-    /// locks are apart so that issuing the next append never waits for a fan-out in progress.
-    /// The settling thread starts the fan-out itself and the publisher's acknowledgement waits for
-    /// it: measured (docs/benchmarks.md), that keeps the fan-outs of a busy group back to back,
-    /// and beats handing them to a separate drainer that lets publishers run ahead. Tickets are
-    /// local, so processes sharing a store never wait for each other; subscribers put messages
-    /// from several processes in offset order themselves (gap detection, docs/protocol.md).
+    /// failed). Messages ready in order join the group's outbox. One settling thread at a time
+    /// is the group's deliverer: it hands the whole outbox to the fan-out in one call (a run),
+    /// and when more gathered meanwhile, a pool thread takes the role over for the next run. So
+    /// while one run goes out, the messages stored meanwhile gather into the next, and a busy
+    /// group costs one write per connection per run instead of one per message (measured in
+    /// docs/benchmarks.md). A publisher's acknowledgement waits
+    /// until its message's run was handed over, which keeps publishers from running ahead of the
+    /// fan-out. The issue lock is apart so that issuing the next append never waits for a
+    /// fan-out in progress. Tickets are local, so processes sharing a store never wait for each
+    /// other; subscribers put messages from several processes in offset order themselves (gap
+    /// detection, docs/protocol.md).
     /// </summary>
-    private sealed class Sequencer
+    private sealed class Sequencer(IGroupFanout fanout) : IThreadPoolWorkItem
     {
+        /// <summary>Most messages handed to the fan-out in one call; a longer outbox goes in several.</summary>
+        internal const int MaxRun = 64;
+
         private readonly Lock _issueLock = new();
         private readonly Lock _lock = new();
-        private readonly Dictionary<long, GroupMessage?> _settled = [];
+        private readonly Dictionary<long, Entry> _settled = [];
+        private List<Entry> _outbox = [];
+        private bool _delivering;
         private long _issued;
         private long _next;
+
+        private readonly record struct Entry(GroupMessage? Message, TaskCompletionSource? Done);
 
         public (long Ticket, Task<AppendResult> Append) Start(IHistoryStore history, NewGroupMessage message)
         {
@@ -124,32 +135,112 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
             }
         }
 
-        /// <summary>Settles a ticket with its stored message, or null when there is nothing to deliver.</summary>
-        public Task Settle(long ticket, GroupMessage? message, IGroupFanout fanout)
+        /// <summary>
+        /// Settles a ticket with its stored message, or null when there is nothing to deliver.
+        /// The task completes when the message's sends completed (at once for null), and fails
+        /// when the fan-out failed.
+        /// </summary>
+        public Task Settle(long ticket, GroupMessage? message)
         {
-            List<Task>? sends = null;
+            var done = message is null ? null : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            List<Entry> run;
             lock (_lock)
             {
-                _settled[ticket] = message;
+                _settled[ticket] = new Entry(message, done);
                 while (_settled.Remove(_next, out var ready))
                 {
-                    if (ready is not null)
+                    if (ready.Message is not null)
                     {
-                        Task send;
-                        try
-                        {
-                            send = fanout.Deliver(ready);
-                        }
-                        catch (Exception e)
-                        {
-                            send = Task.FromException(e); // never leave the loop with the ticket unsettled
-                        }
-                        (sends ??= []).Add(send);
+                        _outbox.Add(ready);
                     }
                     _next++;
                 }
+                if (_delivering || _outbox.Count == 0)
+                {
+                    return done?.Task ?? Task.CompletedTask;
+                }
+                _delivering = true;
+                run = _outbox;
+                _outbox = [];
             }
-            return sends is null ? Task.CompletedTask : Task.WhenAll(sends);
+            HandOver(run);
+            return done?.Task ?? Task.CompletedTask;
+        }
+
+        /// <summary>
+        /// Delivers one run, then gives the deliverer's role to a pool thread if more gathered
+        /// meanwhile, so a publisher's own acknowledgement never waits for a busy group to go quiet.
+        /// </summary>
+        private void HandOver(List<Entry> run)
+        {
+            for (var start = 0; start < run.Count; start += MaxRun)
+            {
+                Hand(run, start, Math.Min(MaxRun, run.Count - start), fanout);
+            }
+            lock (_lock)
+            {
+                if (_outbox.Count == 0)
+                {
+                    _delivering = false;
+                    return;
+                }
+            }
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        void IThreadPoolWorkItem.Execute()
+        {
+            List<Entry> run;
+            lock (_lock)
+            {
+                run = _outbox;
+                _outbox = [];
+            }
+            HandOver(run);
+        }
+
+        private static void Hand(List<Entry> run, int start, int count, IGroupFanout fanout)
+        {
+            var messages = new GroupMessage[count];
+            for (var i = 0; i < count; i++)
+            {
+                messages[i] = run[start + i].Message!;
+            }
+            Task send;
+            try
+            {
+                send = fanout.Deliver(messages);
+            }
+            catch (Exception e)
+            {
+                send = Task.FromException(e); // never leave the loop with the outbox unsettled
+            }
+            if (send.IsCompleted)
+            {
+                Complete(send, run, start, count);
+            }
+            else
+            {
+                var slice = run.GetRange(start, count);
+                send.ContinueWith(static (t, state) => Complete(t, (List<Entry>)state!, 0, ((List<Entry>)state!).Count), slice,
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+
+        private static void Complete(Task send, List<Entry> run, int start, int count)
+        {
+            for (var i = start; i < start + count; i++)
+            {
+                var done = run[i].Done!;
+                if (send.IsCompletedSuccessfully)
+                {
+                    done.TrySetResult();
+                }
+                else
+                {
+                    done.TrySetException(send.Exception?.InnerExceptions ?? [new OperationCanceledException()]);
+                }
+            }
         }
     }
 }

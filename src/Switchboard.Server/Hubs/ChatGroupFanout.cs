@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Switchboard.Contracts;
 using Switchboard.Core.History;
 using Switchboard.Core.Publishing;
@@ -15,12 +16,39 @@ namespace Switchboard.Server.Hubs;
 /// <item>Chat groups: <c>ReceiveMessage(user, message)</c> on the chat hub.</item>
 /// <item>Private channels <c>user:{id}</c>: <c>PrivateMessage(senderId, message)</c> on the secure chat hub.</item>
 /// </list>
+/// Several messages of a group that are ready together go out as an <see cref="InvocationRun"/>:
+/// the same frames, written to each connection in one write.
 /// </summary>
 internal sealed class ChatGroupFanout(IHubContext<ChatHub> chat, IHubContext<SecureChatHub> secure) : IGroupFanout
 {
-    public Task Deliver(GroupMessage message)
+    public Task Deliver(IReadOnlyList<GroupMessage> messages)
     {
+        if (messages.Count == 1)
+        {
+            return Deliver(messages[0]);
+        }
+        // A run of one group's messages: one send per audience, written to each connection at once.
+        var group = messages[0].Group;
+        var isPrivate = group.StartsWith(InputRules.ReservedUserPrefix, StringComparison.Ordinal);
+        var plainFrames = new InvocationMessage[messages.Count];
+        var envelopeFrames = new InvocationMessage[messages.Count];
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            plainFrames[i] = isPrivate
+                ? new InvocationMessage(ClientEvents.PrivateMessage, [message.SenderId, message.Payload])
+                : new InvocationMessage(ClientEvents.ReceiveMessage, [message.SenderName, message.Payload]);
+            envelopeFrames[i] = new InvocationMessage(ClientEvents.ReceiveGroupMessage, [message.ToEnvelope()]);
+        }
+        var clients = isPrivate ? secure.Clients : chat.Clients;
         // Both sends start here, synchronously, so the order of Deliver calls is the order on the wire.
+        var plain = clients.Group(ChatGroups.Plain(group)).SendAsync(InvocationRun.Target, new InvocationRun(plainFrames));
+        var enveloped = clients.Group(ChatGroups.Envelopes(group)).SendAsync(InvocationRun.Target, new InvocationRun(envelopeFrames));
+        return Task.WhenAll(plain, enveloped);
+    }
+
+    private Task Deliver(GroupMessage message)
+    {
         Task plain, enveloped;
         if (message.Group.StartsWith(InputRules.ReservedUserPrefix, StringComparison.Ordinal))
         {

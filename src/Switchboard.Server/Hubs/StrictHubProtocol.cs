@@ -17,6 +17,9 @@ namespace Switchboard.Server.Hubs;
 /// an <see cref="InvalidDataException"/> makes SignalR close the connection at once with
 /// <c>Connection closed with an error.</c>, like any other unparsable message.
 /// </para>
+/// <para>
+/// It also writes an <see cref="InvocationRun"/> as the frames it carries.
+/// </para>
 /// </summary>
 internal sealed class StrictHubProtocol(IHubProtocol inner) : IHubProtocol
 {
@@ -38,7 +41,31 @@ internal sealed class StrictHubProtocol(IHubProtocol inner) : IHubProtocol
         return false; // an incomplete message: wait for more
     }
 
-    public void WriteMessage(HubMessage message, IBufferWriter<byte> output) => inner.WriteMessage(message, output);
-    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message) => inner.GetMessageBytes(message);
+    public void WriteMessage(HubMessage message, IBufferWriter<byte> output)
+    {
+        if (InvocationRun.Of(message) is { } run)
+        {
+            foreach (var frame in run.Messages)
+            {
+                inner.WriteMessage(frame, output);
+            }
+            return;
+        }
+        inner.WriteMessage(message, output);
+    }
+
+    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message)
+    {
+        if (InvocationRun.Of(message) is { } run)
+        {
+            var output = new ArrayBufferWriter<byte>(run.Messages.Length * 256);
+            foreach (var frame in run.Messages)
+            {
+                inner.WriteMessage(frame, output);
+            }
+            return output.WrittenMemory;
+        }
+        return inner.GetMessageBytes(message);
+    }
     public bool IsVersionSupported(int version) => inner.IsVersionSupported(version);
 }
