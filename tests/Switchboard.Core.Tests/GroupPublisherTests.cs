@@ -187,3 +187,16 @@ public sealed class GroupPublisherTests : IDisposable
         }
     }
 }
+
+public sealed class MessageIdsTests
+{
+    [Fact]
+    public void IdsAreThirtyTwoHexDigitsAndNeverRepeat()
+    {
+        var ids = Enumerable.Range(0, 10_000).AsParallel().Select(_ => MessageIds.Next()).ToList();
+        Assert.All(ids, id => Assert.Matches("^[0-9a-f]{32}$", id));
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        // One process's ids share its random half and differ in the counter.
+        Assert.Single(ids.Select(id => id[..16]).Distinct());
+    }
+}

@@ -44,7 +44,7 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
             SwitchboardException.ThrowIf(InputRules.CheckMessageId(id));
         }
         var sequencer = _sequencers.GetOrAdd(group, static (_, fanout) => new Sequencer(fanout), fanout);
-        var message = new NewGroupMessage(id ?? Guid.NewGuid().ToString("N"), group, senderId, senderName,
+        var message = new NewGroupMessage(id ?? MessageIds.Next(), group, senderId, senderName,
             time.GetUtcNow().UtcDateTime, payload!, Idempotent: id is not null);
         var started = time.GetTimestamp();
         var (ticket, append) = sequencer.Start(history, message);
@@ -90,14 +90,14 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
     /// assigns offsets in that order: the SQLite writer queue and a Redis connection are both
     /// first in, first out); they complete on pool threads in any order, and the sequencer holds
     /// a stored message until every earlier ticket was settled (delivered, a duplicate, or
-    /// failed). Messages ready in order join the group's outbox. One settling thread at a time
+    /// failed). Messages ready in order join the group's outbox, and one pool work item at a time
     /// is the group's deliverer: it hands the whole outbox to the fan-out in one call (a run),
-    /// and when more gathered meanwhile, a pool thread takes the role over for the next run. So
-    /// while one run goes out, the messages stored meanwhile gather into the next, and a busy
-    /// group costs one write per connection per run instead of one per message (measured in
-    /// docs/benchmarks.md). A publisher's acknowledgement waits
-    /// until its message's run was handed over, which keeps publishers from running ahead of the
-    /// fan-out. The issue lock is apart so that issuing the next append never waits for a
+    /// and queues itself again when more gathered meanwhile. So while one run goes out, the
+    /// messages stored meanwhile gather into the next, and a busy group costs one write per
+    /// connection per run instead of one per message, and one thread hand-off per run instead
+    /// of one per message (measured in docs/benchmarks.md). A publisher's acknowledgement waits
+    /// until its message's run was handed over (its continuation runs inline on the deliverer's
+    /// thread), which keeps publishers from running ahead of the fan-out. The issue lock is apart so that issuing the next append never waits for a
     /// fan-out in progress. Tickets are local, so processes sharing a store never wait for each
     /// other; subscribers put messages from several processes in offset order themselves (gap
     /// detection, docs/protocol.md).
@@ -142,8 +142,8 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         /// </summary>
         public Task Settle(long ticket, GroupMessage? message)
         {
-            var done = message is null ? null : new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            List<Entry> run;
+            // The acknowledgement continues inline on the deliverer's thread once the run was handed over.
+            var done = message is null ? null : new TaskCompletionSource();
             lock (_lock)
             {
                 _settled[ticket] = new Entry(message, done);
@@ -160,16 +160,16 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
                     return done?.Task ?? Task.CompletedTask;
                 }
                 _delivering = true;
-                run = _outbox;
-                _outbox = [];
             }
-            HandOver(run);
+            // Delivered on a pool thread, so that a store completing many appends in a row on one
+            // thread (SqliteHistoryStore does) settles them all into one run.
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             return done?.Task ?? Task.CompletedTask;
         }
 
         /// <summary>
-        /// Delivers one run, then gives the deliverer's role to a pool thread if more gathered
-        /// meanwhile, so a publisher's own acknowledgement never waits for a busy group to go quiet.
+        /// Delivers one run, then queues the deliverer again if more gathered meanwhile (behind
+        /// other work, so one busy group does not hold a pool thread).
         /// </summary>
         private void HandOver(List<Entry> run)
         {
