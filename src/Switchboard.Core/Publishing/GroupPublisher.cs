@@ -162,8 +162,9 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
                 _delivering = true;
             }
             // Delivered on a pool thread, so that a store completing many appends in a row on one
-            // thread (SqliteHistoryStore does) settles them all into one run.
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            // thread (SqliteHistoryStore does) settles them all into one run. Queued locally: this
+            // thread (or an idle one) takes it next, not behind the transport sends of the last run.
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
             return done?.Task ?? Task.CompletedTask;
         }
 
