@@ -99,6 +99,11 @@ internal static class CompareCommand
             var merged = new Dictionary<string, string>(earlier.Settings);
             foreach (var (k, v) in describedNow) merged.TryAdd(k, v);
             merged["scenarios"] = string.Join(",", earlier.Settings.GetValueOrDefault("scenarios", "").Split(',').Concat(settings.Scenarios).Distinct());
+            if (earlier.Settings.TryGetValue("commit", out var before) && describedNow.TryGetValue("commit", out var now) && before != now)
+            {
+                // Rendered inside backticks by the report: "at commit `a`, and for fanout, http `b`".
+                merged["commit"] = $"{before}`, and for {string.Join(", ", settings.Scenarios)} `{now}";
+            }
             report = earlier with
             {
                 Finished = report.Finished,
