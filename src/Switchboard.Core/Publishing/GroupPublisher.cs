@@ -48,6 +48,8 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
             time.GetUtcNow().UtcDateTime, payload!, Idempotent: id is not null);
         var started = time.GetTimestamp();
         var (ticket, append) = sequencer.Start(history, message);
+        // A store that answered at once (history off) is not batching: deliver on this thread.
+        var deliverHere = append.IsCompleted;
         AppendResult result;
         try
         {
@@ -57,21 +59,21 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         }
         catch (Exception e)
         {
-            await sequencer.Settle(ticket, null);
+            await sequencer.Settle(ticket, null, deliverHere);
             throw new SwitchboardException(new SwitchboardError(ErrorCodes.HistoryUnavailable,
                 "The message could not be stored and was not delivered; retry with the same id."), e);
         }
         if (result.Duplicate)
         {
             metrics.Duplicate();
-            await sequencer.Settle(ticket, null);
+            await sequencer.Settle(ticket, null, deliverHere);
         }
         else
         {
             metrics.Published(group.StartsWith(InputRules.ReservedUserPrefix, StringComparison.Ordinal), time.GetElapsedTime(started));
             try
             {
-                await sequencer.Settle(ticket, result.Message);
+                await sequencer.Settle(ticket, result.Message, deliverHere);
             }
             catch (Exception)
             {
@@ -91,7 +93,8 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
     /// first in, first out); they complete on pool threads in any order, and the sequencer holds
     /// a stored message until every earlier ticket was settled (delivered, a duplicate, or
     /// failed). Messages ready in order join the group's outbox, and one pool work item at a time
-    /// is the group's deliverer: it hands the whole outbox to the fan-out in one call (a run),
+    /// is the group's deliverer (or the settling thread itself when the store answered at once,
+    /// as with history off): it hands the whole outbox to the fan-out in one call (a run),
     /// and queues itself again when more gathered meanwhile. So while one run goes out, the
     /// messages stored meanwhile gather into the next, and a busy group costs one write per
     /// connection per run instead of one per message, and one thread hand-off per run instead
@@ -138,12 +141,15 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         /// <summary>
         /// Settles a ticket with its stored message, or null when there is nothing to deliver.
         /// The task completes when the message's sends completed (at once for null), and fails
-        /// when the fan-out failed.
+        /// when the fan-out failed. With <paramref name="deliverHere"/> (the store answered at
+        /// once, so nothing gathers meanwhile) the run starts on the calling thread instead of a
+        /// queued deliverer: one thread hand-off less per message with history off.
         /// </summary>
-        public Task Settle(long ticket, GroupMessage? message)
+        public Task Settle(long ticket, GroupMessage? message, bool deliverHere)
         {
             // The acknowledgement continues inline on the deliverer's thread once the run was handed over.
             var done = message is null ? null : new TaskCompletionSource();
+            List<Entry>? run = null;
             lock (_lock)
             {
                 _settled[ticket] = new Entry(message, done);
@@ -160,11 +166,24 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
                     return done?.Task ?? Task.CompletedTask;
                 }
                 _delivering = true;
+                if (deliverHere)
+                {
+                    run = _outbox;
+                    _outbox = [];
+                }
             }
-            // Delivered on a pool thread, so that a store completing many appends in a row on one
-            // thread (SqliteHistoryStore does) settles them all into one run. Queued locally: this
-            // thread (or an idle one) takes it next, not behind the transport sends of the last run.
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            if (run is not null)
+            {
+                HandOver(run);
+            }
+            else
+            {
+                // Delivered on a pool thread, so that a store completing many appends in a row on
+                // one thread (SqliteHistoryStore does) settles them all into one run. Queued
+                // locally: this thread (or an idle one) takes it next, not behind the transport
+                // sends of the last run.
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            }
             return done?.Task ?? Task.CompletedTask;
         }
 

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Switchboard.Client;
 using Switchboard.Server.Authentication;
@@ -73,15 +74,21 @@ public sealed class Cluster : IAsyncDisposable
     /// A started official client on <paramref name="node"/>, WebSockets without negotiation (no
     /// stickiness needed) unless <paramref name="negotiate"/>: only a negotiated client knows its connection id.
     /// </summary>
-    public async Task<HubConnection> ConnectAsync(int node, string hubPath, string userId, string? name = null, bool negotiate = false)
+    public async Task<HubConnection> ConnectAsync(int node, string hubPath, string userId, string? name = null, bool negotiate = false,
+        bool messagePack = false)
     {
         var token = Token(userId, name);
-        var connection = new HubConnectionBuilder().WithUrl(Nodes[node].BaseUrl + hubPath, options =>
+        var builder = new HubConnectionBuilder().WithUrl(Nodes[node].BaseUrl + hubPath, options =>
         {
             options.Transports = HttpTransportType.WebSockets;
             options.SkipNegotiation = !negotiate;
             options.AccessTokenProvider = () => Task.FromResult<string?>(token);
-        }).Build();
+        });
+        if (messagePack)
+        {
+            builder.AddMessagePackProtocol();
+        }
+        var connection = builder.Build();
         await connection.StartedAsync();
         return connection;
     }
