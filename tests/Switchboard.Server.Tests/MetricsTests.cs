@@ -49,6 +49,9 @@ public sealed class MetricsTests(MetricsServer server) : IClassFixture<MetricsSe
         Assert.Equal(1, metrics[Series("switchboard_messages_published_total", "kind", "private")]);
         Assert.Equal(1, metrics[Series("switchboard_messages_duplicates_total")]);
         Assert.Equal(3, metrics[Series("switchboard_history_append_duration_seconds_count")]);
+        // Published one after another, so each stored message went out as a run of one.
+        Assert.Equal(3, metrics[Series("switchboard_fanout_run_size_count")]);
+        Assert.Equal(3, metrics[Series("switchboard_fanout_run_size_sum")]);
         Assert.Equal(1, metrics[Series("switchboard_subscriptions_total", "outcome", "first")]);
         Assert.Equal(1, metrics[Series("switchboard_subscriptions_total", "outcome", "recovered")]);
         Assert.Equal(1, metrics[Series("switchboard_subscriptions_total", "outcome", "not_recovered")]);

@@ -17,6 +17,7 @@ public sealed class SwitchboardMetrics
     private readonly Counter<long> _subscriptions;
     private readonly Counter<long> _refusals;
     private readonly Counter<long> _deliveryFailures;
+    private readonly Histogram<int> _runSize;
 
     public SwitchboardMetrics(IMeterFactory meterFactory)
     {
@@ -37,6 +38,9 @@ public sealed class SwitchboardMetrics
             "Calls and requests refused with a Switchboard error code, by code.");
         _deliveryFailures = meter.CreateCounter<long>("switchboard.delivery.failures", "{message}",
             "Stored messages whose live fan-out failed (for example while the backplane reconnects); subscribers recover them from history.");
+        _runSize = meter.CreateHistogram<int>("switchboard.fanout.run.size", "{message}",
+            "Messages of one group handed to the fan-out together (a run): each connection gets a run in one write.", tags: null,
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64] });
     }
 
     public void Published(bool isPrivate, TimeSpan appendDuration)
@@ -48,6 +52,8 @@ public sealed class SwitchboardMetrics
     public void Duplicate() => _duplicates.Add(1);
 
     public void DeliveryFailed() => _deliveryFailures.Add(1);
+
+    public void Run(int messages) => _runSize.Record(messages);
 
     public void Subscribed(bool positionGiven, bool recovered) =>
         _subscriptions.Add(1, new KeyValuePair<string, object?>("outcome",

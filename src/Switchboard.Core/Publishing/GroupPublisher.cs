@@ -43,7 +43,7 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         {
             SwitchboardException.ThrowIf(InputRules.CheckMessageId(id));
         }
-        var sequencer = _sequencers.GetOrAdd(group, static (_, fanout) => new Sequencer(fanout), fanout);
+        var sequencer = _sequencers.GetOrAdd(group, static (_, parts) => new Sequencer(parts.fanout, parts.metrics), (fanout, metrics));
         var message = new NewGroupMessage(id ?? MessageIds.Next(), group, senderId, senderName,
             time.GetUtcNow().UtcDateTime, payload!, Idempotent: id is not null);
         var started = time.GetTimestamp();
@@ -105,7 +105,7 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
     /// other; subscribers put messages from several processes in offset order themselves (gap
     /// detection, docs/protocol.md).
     /// </summary>
-    private sealed class Sequencer(IGroupFanout fanout) : IThreadPoolWorkItem
+    private sealed class Sequencer(IGroupFanout fanout, SwitchboardMetrics metrics) : IThreadPoolWorkItem
     {
         /// <summary>Most messages handed to the fan-out in one call; a longer outbox goes in several.</summary>
         internal const int MaxRun = 64;
@@ -195,7 +195,7 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         {
             for (var start = 0; start < run.Count; start += MaxRun)
             {
-                Hand(run, start, Math.Min(MaxRun, run.Count - start), fanout);
+                Hand(run, start, Math.Min(MaxRun, run.Count - start), fanout, metrics);
             }
             lock (_lock)
             {
@@ -219,8 +219,9 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
             HandOver(run);
         }
 
-        private static void Hand(List<Entry> run, int start, int count, IGroupFanout fanout)
+        private static void Hand(List<Entry> run, int start, int count, IGroupFanout fanout, SwitchboardMetrics metrics)
         {
+            metrics.Run(count);
             var messages = new GroupMessage[count];
             for (var i = 0; i < count; i++)
             {
