@@ -25,7 +25,17 @@ public sealed class ServerProcessTests : IDisposable
             Assert.Equal(0, kill.ExitCode);
         }
         using var process = System.Diagnostics.Process.GetProcessById(server.Pid);
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException e)
+        {
+            // Say where shutdown stopped: the server's last lines (Microsoft.Hosting.Lifetime logs its steps).
+            var lines = server.Output.Split('\n');
+            throw new TimeoutException("The server did not exit within 30 s of SIGTERM. Its last output:\n" +
+                string.Join('\n', lines.TakeLast(40)), e);
+        }
     }
 
     private static HubConnection Client(string baseUrl, string hub, string token, bool reconnect = false)
