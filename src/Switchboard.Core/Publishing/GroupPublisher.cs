@@ -100,15 +100,15 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
     /// connection per run instead of one per message, and one thread hand-off per run instead
     /// of one per message (measured in docs/benchmarks.md). A publisher's acknowledgement waits
     /// until its message's run was handed over (its continuation runs inline on the deliverer's
-    /// thread), which keeps publishers from running ahead of the fan-out. The issue lock is apart so that issuing the next append never waits for a
-    /// fan-out in progress. Tickets are local, so processes sharing a store never wait for each
-    /// other; subscribers put messages from several processes in offset order themselves (gap
-    /// detection, docs/protocol.md).
+    /// thread), which keeps publishers from running ahead of the fan-out. The issue lock is apart
+    /// so that issuing the next append never waits for a fan-out in progress. Tickets are local,
+    /// so processes sharing a store never wait for each other; subscribers put messages from
+    /// several processes in offset order themselves (gap detection, docs/protocol.md).
     /// </summary>
     private sealed class Sequencer(IGroupFanout fanout, SwitchboardMetrics metrics) : IThreadPoolWorkItem
     {
         /// <summary>Most messages handed to the fan-out in one call; a longer outbox goes in several.</summary>
-        internal const int MaxRun = 64;
+        private const int MaxRun = 64;
 
         private readonly Lock _issueLock = new();
         private readonly Lock _lock = new();

@@ -23,11 +23,7 @@ internal sealed class ChatGroupFanout(IHubContext<ChatHub> chat, IHubContext<Sec
 {
     public Task Deliver(IReadOnlyList<GroupMessage> messages)
     {
-        if (messages.Count == 1)
-        {
-            return Deliver(messages[0]);
-        }
-        // A run of one group's messages: one send per audience, written to each connection at once.
+        // All of one group; each message is one frame per audience.
         var group = messages[0].Group;
         var isPrivate = group.StartsWith(InputRules.ReservedUserPrefix, StringComparison.Ordinal);
         var plainFrames = new InvocationMessage[messages.Count];
@@ -42,24 +38,13 @@ internal sealed class ChatGroupFanout(IHubContext<ChatHub> chat, IHubContext<Sec
         }
         var clients = isPrivate ? secure.Clients : chat.Clients;
         // Both sends start here, synchronously, so the order of Deliver calls is the order on the wire.
-        var plain = clients.Group(ChatGroups.Plain(group)).SendAsync(InvocationRun.Target, new InvocationRun(plainFrames));
-        var enveloped = clients.Group(ChatGroups.Envelopes(group)).SendAsync(InvocationRun.Target, new InvocationRun(envelopeFrames));
+        var plain = Send(clients.Group(ChatGroups.Plain(group)), plainFrames);
+        var enveloped = Send(clients.Group(ChatGroups.Envelopes(group)), envelopeFrames);
         return Task.WhenAll(plain, enveloped);
     }
 
-    private Task Deliver(GroupMessage message)
-    {
-        Task plain, enveloped;
-        if (message.Group.StartsWith(InputRules.ReservedUserPrefix, StringComparison.Ordinal))
-        {
-            plain = secure.Clients.Group(ChatGroups.Plain(message.Group)).SendAsync(ClientEvents.PrivateMessage, message.SenderId, message.Payload);
-            enveloped = secure.Clients.Group(ChatGroups.Envelopes(message.Group)).SendAsync(ClientEvents.ReceiveGroupMessage, message.ToEnvelope());
-        }
-        else
-        {
-            plain = chat.Clients.Group(ChatGroups.Plain(message.Group)).SendAsync(ClientEvents.ReceiveMessage, message.SenderName, message.Payload);
-            enveloped = chat.Clients.Group(ChatGroups.Envelopes(message.Group)).SendAsync(ClientEvents.ReceiveGroupMessage, message.ToEnvelope());
-        }
-        return Task.WhenAll(plain, enveloped);
-    }
+    /// <summary>One frame as the plain invocation it is; several as one run, written to each connection at once.</summary>
+    private static Task Send(IClientProxy audience, InvocationMessage[] frames) => frames.Length == 1
+        ? audience.SendCoreAsync(frames[0].Target, frames[0].Arguments)
+        : audience.SendAsync(InvocationRun.Target, new InvocationRun(frames));
 }
