@@ -24,7 +24,11 @@ return await root.Parse(args).InvokeAsync();
 static Command HistoryCommand()
 {
     var runs = new Argument<int>("runs") { Description = "Runs of each measurement.", DefaultValueFactory = _ => 3 };
-    var publishers = new Argument<int>("publishers") { Description = "Connections publishing back to back.", DefaultValueFactory = _ => 64 };
+    var publishers = new Argument<string>("publishers")
+    {
+        Description = "Connections publishing back to back, one series per count (comma-separated): few measure the acknowledgement's latency, many the servers' throughput.",
+        DefaultValueFactory = _ => "64,512",
+    };
     var seconds = new Argument<int>("seconds") { Description = "Seconds measured per run.", DefaultValueFactory = _ => 5 };
     var catchUp = new Argument<int>("catch-up") { Description = "Missed messages to catch up on.", DefaultValueFactory = _ => 10_000 };
     var durability = new Argument<string>("durability") { Description = "PowerLoss or ProcessCrash.", DefaultValueFactory = _ => "PowerLoss" };
@@ -33,7 +37,8 @@ static Command HistoryCommand()
     {
         runs, publishers, seconds, catchUp, durability,
     };
-    command.SetAction((parse, _) => HistoryBenchmark.RunAsync(parse.GetValue(runs), parse.GetValue(publishers), TimeSpan.FromSeconds(parse.GetValue(seconds)),
+    command.SetAction((parse, _) => HistoryBenchmark.RunAsync(parse.GetValue(runs),
+        [.. parse.GetValue(publishers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse)], TimeSpan.FromSeconds(parse.GetValue(seconds)),
         parse.GetValue(catchUp), parse.GetValue(durability)!));
     return command;
 }

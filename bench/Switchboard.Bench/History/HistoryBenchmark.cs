@@ -15,47 +15,57 @@ internal static class HistoryBenchmark
 {
     public sealed record Run(string Server, double PublishesPerSecond);
 
-    public static async Task<int> RunAsync(int runs, int publishers, TimeSpan duration, int catchUp, string durability)
+    public static async Task<int> RunAsync(int runs, IReadOnlyList<int> publisherCounts, TimeSpan duration, int catchUp, string durability)
     {
         Console.WriteLine($"history durability: {durability}");
         var token = await PeerProcess.TokenAsync("bench", "Publisher");
-        var throughput = new List<Run>();
+        var series = new List<(int Publishers, List<Run> Runs)>();
         var catchUpMs = new List<double>();
         await using (var durable = await PeerProcess.StartSwitchboardAsync(new() { ["Switchboard__History__Durability"] = durability }))
         await using (var off = await PeerProcess.StartSwitchboardAsync(new() { ["Switchboard__History__Enabled"] = "false" }))
         {
-            // A first round that is not measured: both servers reach tiered (optimised) code before
-            // any number is taken, so run 1 does not measure the JIT.
-            foreach (var server in new[] { durable, off })
+            foreach (var publishers in publisherCounts)
             {
-                await PublishRateAsync(server.BaseUrl, token, publishers, TimeSpan.FromSeconds(3), "warm");
+                // A first round that is not measured: both servers reach tiered (optimised) code for
+                // this load before any number is taken, so run 1 does not measure the JIT.
+                foreach (var server in new[] { durable, off })
+                {
+                    await PublishRateAsync(server.BaseUrl, token, publishers, TimeSpan.FromSeconds(3), $"warm{publishers}");
+                }
+                var throughput = new List<Run>();
+                for (var run = 1; run <= runs; run++)
+                {
+                    // Alternate the order so neither server always runs on a warmer machine.
+                    foreach (var (name, server) in run % 2 == 1 ? new[] { ("history on", durable), ("history off", off) } : new[] { ("history off", off), ("history on", durable) })
+                    {
+                        var rate = await PublishRateAsync(server.BaseUrl, token, publishers, duration, $"t{publishers}-{run}");
+                        throughput.Add(new Run(name, rate));
+                        Console.WriteLine($"{publishers} publishers, run {run}: {name,-12} {rate,10:N0} publishes/s ({duration.TotalSeconds:N0} s)");
+                    }
+                }
+                series.Add((publishers, throughput));
             }
             for (var run = 1; run <= runs; run++)
             {
-                // Alternate the order so neither server always runs on a warmer machine.
-                foreach (var (name, server) in run % 2 == 1 ? new[] { ("history on", durable), ("history off", off) } : new[] { ("history off", off), ("history on", durable) })
-                {
-                    var rate = await PublishRateAsync(server.BaseUrl, token, publishers, duration, $"t{run}");
-                    throughput.Add(new Run(name, rate));
-                    Console.WriteLine($"run {run}: {name,-12} {rate,10:N0} publishes/s ({publishers} publishers, {duration.TotalSeconds:N0} s)");
-                }
                 var ms = await CatchUpAsync(durable.BaseUrl, token, catchUp, $"c{run}");
                 catchUpMs.Add(ms);
                 Console.WriteLine($"run {run}: catch-up of {catchUp:N0} missed messages in {ms:N1} ms");
             }
         }
-        var on = Median(throughput.Where(r => r.Server == "history on").Select(r => r.PublishesPerSecond));
-        var offRate = Median(throughput.Where(r => r.Server == "history off").Select(r => r.PublishesPerSecond));
         Console.WriteLine();
-        Console.WriteLine($"median publish rate, history on:  {on:N0}/s (spread {Spread(throughput, "history on")})");
-        Console.WriteLine($"median publish rate, history off: {offRate:N0}/s (spread {Spread(throughput, "history off")})");
-        // Each run measures both servers back to back, so its ratio is the one least moved by a
-        // machine whose speed drifts between runs (a shared VM's does, by tens of percent).
-        var ratios = Enumerable.Range(0, runs).Select(k => throughput[2 * k] is var a && throughput[2 * k + 1] is var b
-            ? (a.Server == "history on" ? a.PublishesPerSecond / b.PublishesPerSecond : b.PublishesPerSecond / a.PublishesPerSecond)
-            : 0).ToArray();
-        Console.WriteLine($"history on / off (medians): {on / offRate:P0}");
-        Console.WriteLine($"history on / off, median of the runs' ratios: {Median(ratios):P0} (spread {ratios.Min():P0}-{ratios.Max():P0}; target at least 80%)");
+        foreach (var (publishers, throughput) in series)
+        {
+            var on = Median(throughput.Where(r => r.Server == "history on").Select(r => r.PublishesPerSecond));
+            var offRate = Median(throughput.Where(r => r.Server == "history off").Select(r => r.PublishesPerSecond));
+            // Each run measures both servers back to back, so its ratio is the one least moved by a
+            // machine whose speed drifts between runs (a shared VM's does, by tens of percent).
+            var ratios = Enumerable.Range(0, runs).Select(k => throughput[2 * k] is var a && throughput[2 * k + 1] is var b
+                ? (a.Server == "history on" ? a.PublishesPerSecond / b.PublishesPerSecond : b.PublishesPerSecond / a.PublishesPerSecond)
+                : 0).ToArray();
+            Console.WriteLine($"{publishers} publishers: history on {on:N0}/s (spread {Spread(throughput, "history on")}), " +
+                $"off {offRate:N0}/s (spread {Spread(throughput, "history off")}); on / off of the medians {on / offRate:P0}; " +
+                $"median of the runs' ratios {Median(ratios):P0} (spread {ratios.Min():P0}-{ratios.Max():P0}; target at least 80%)");
+        }
         Console.WriteLine($"median catch-up of {catchUp:N0}: {Median(catchUpMs):N1} ms (spread {catchUpMs.Min():N1}-{catchUpMs.Max():N1}; target under 250 ms)");
         return 0;
     }
