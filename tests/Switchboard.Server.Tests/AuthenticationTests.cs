@@ -93,6 +93,57 @@ public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixtu
     }
 
     [Fact]
+    public async Task ATokenIsValidatedOnceThenAnsweredFromTheCacheAndATamperedCopyIsStillRefused()
+    {
+        var token = server.Token("quinn", roles: ["Publisher"]);
+        var cache = server.Get<ValidatedTokens>();
+        Assert.False(cache.IsRemembered(token));
+
+        using (var http = server.Http(token))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/presence/users/quinn").DefaultTimeout()).StatusCode);
+            Assert.True(cache.IsRemembered(token)); // validated in full, then remembered
+            var hits = cache.Hits;
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/presence/users/quinn").DefaultTimeout()).StatusCode);
+            Assert.True(cache.Hits > hits);
+        }
+
+        // The same token with its signature changed, or its payload: another key, validated in full, refused.
+        var parts = token.Split('.');
+        var signature = parts[2][..^1] + (parts[2][^1] == 'A' ? 'B' : 'A');
+        var payload = Base64UrlEncoder.Encode(Base64UrlEncoder.Decode(parts[1]).Replace("\"quinn\"", "\"admin\""));
+        foreach (var tampered in new[] { $"{parts[0]}.{parts[1]}.{signature}", $"{parts[0]}.{payload}.{parts[2]}" })
+        {
+            using var http = server.Http(tampered);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/presence/users/quinn").DefaultTimeout()).StatusCode);
+            Assert.False(cache.IsRemembered(tampered));
+        }
+    }
+
+    [Fact]
+    public async Task AHubConnectionFromACachedTokenStillCarriesItsExpiry()
+    {
+        var token = server.Token("rhea", lifetime: TimeSpan.FromMinutes(10));
+        using (var http = server.Http(token))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/hubs/chat/negotiate?negotiateVersion=1", null).DefaultTimeout()).StatusCode);
+        }
+        Assert.True(server.Get<ValidatedTokens>().IsRemembered(token));
+
+        await using var connection = server.Hub(HubRoutes.Chat, token);
+        await connection.StartedAsync();
+        var registry = server.Get<Hubs.ConnectionRegistry>();
+        await TestTimeouts.Eventually(() => registry.Contains(connection.ConnectionId!), "the connection is registered");
+        Assert.True(registry.TryGet(connection.ConnectionId!, out var context));
+        // The connect request's own result, which CloseOnAuthenticationExpiration read.
+        var result = context.GetHttpContext()!.Features.Get<Microsoft.AspNetCore.Authentication.IAuthenticateResultFeature>()?.AuthenticateResult;
+        Assert.Equal("rhea", context.User.UserId());
+        var expires = result?.Properties?.ExpiresUtc;
+        Assert.NotNull(expires);
+        Assert.InRange(expires!.Value, DateTimeOffset.UtcNow.AddMinutes(8), DateTimeOffset.UtcNow.AddMinutes(11));
+    }
+
+    [Fact]
     public async Task AConnectionIsClosedWhenItsTokenExpires()
     {
         // Long enough to connect on a loaded machine (exp has whole seconds, so up to one less).

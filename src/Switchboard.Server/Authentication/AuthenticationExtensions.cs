@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Switchboard.Contracts;
 
@@ -15,11 +16,12 @@ public static class AuthenticationExtensions
         services.AddOptions<JwtOptions>().BindConfiguration(JwtOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<JwtOptions>, JwtOptionsValidator>();
         services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<ValidatedTokens>();
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<IOptions<JwtOptions>>(static (bearer, jwtOptions) =>
+            .Configure<IOptions<JwtOptions>, ValidatedTokens>(static (bearer, jwtOptions, validated) =>
             {
                 var jwt = jwtOptions.Value;
                 // Keep the JWT's own claim names (sub, name, role) instead of the legacy XML ones.
@@ -56,6 +58,10 @@ public static class AuthenticationExtensions
                             return Task.CompletedTask;
                         }
                         context.Principal = SwitchboardClaims.Slim(context.Principal!, context.Scheme.Name);
+                        if (context.SecurityToken is JsonWebToken { EncodedToken: { } token } && context.Properties.ExpiresUtc is { } expires)
+                        {
+                            validated.Add(token, context.Principal, expires);
+                        }
                         return Task.CompletedTask;
                     },
                     OnChallenge = async context =>
@@ -76,6 +82,21 @@ public static class AuthenticationExtensions
                             context.HttpContext.Request.Path.StartsWithSegments(HubRoutes.Prefix))
                         {
                             context.Token = accessToken;
+                        }
+                        else if (context.Request.Headers.Authorization.ToString() is var header &&
+                            header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+                        {
+                            // As JwtBearer reads it; read here so a token validated before is found.
+                            context.Token = header["Bearer ".Length..].Trim();
+                        }
+                        // A token that passed full validation before and has not expired: the
+                        // same answer without validating it again (ValidatedTokens).
+                        if (!string.IsNullOrEmpty(context.Token) &&
+                            validated.TryGet(context.Token, context.Scheme.Name, out var principal, out var expires))
+                        {
+                            context.Principal = principal;
+                            context.Properties.ExpiresUtc = expires; // what CloseOnAuthenticationExpiration reads
+                            context.Success();
                         }
                         return Task.CompletedTask;
                     },
