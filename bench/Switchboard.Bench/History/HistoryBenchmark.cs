@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using Switchboard.Bench.Load;
 using Switchboard.Bench.Peers;
 using Switchboard.Contracts;
 
@@ -13,7 +14,7 @@ namespace Switchboard.Bench.History;
 /// </summary>
 internal static class HistoryBenchmark
 {
-    public sealed record Run(string Server, double PublishesPerSecond);
+    public sealed record Run(string Server, double PublishesPerSecond, double ServerCpuMicrosPerPublish);
 
     public static async Task<int> RunAsync(int runs, IReadOnlyList<int> publisherCounts, TimeSpan duration, int catchUp, string durability)
     {
@@ -30,7 +31,7 @@ internal static class HistoryBenchmark
                 // this load before any number is taken, so run 1 does not measure the JIT.
                 foreach (var server in new[] { durable, off })
                 {
-                    await PublishRateAsync(server.BaseUrl, token, publishers, TimeSpan.FromSeconds(3), $"warm{publishers}");
+                    await PublishRateAsync(server, token, publishers, TimeSpan.FromSeconds(3), $"warm{publishers}");
                 }
                 var throughput = new List<Run>();
                 for (var run = 1; run <= runs; run++)
@@ -38,9 +39,9 @@ internal static class HistoryBenchmark
                     // Alternate the order so neither server always runs on a warmer machine.
                     foreach (var (name, server) in run % 2 == 1 ? new[] { ("history on", durable), ("history off", off) } : new[] { ("history off", off), ("history on", durable) })
                     {
-                        var rate = await PublishRateAsync(server.BaseUrl, token, publishers, duration, $"t{publishers}-{run}");
-                        throughput.Add(new Run(name, rate));
-                        Console.WriteLine($"{publishers} publishers, run {run}: {name,-12} {rate,10:N0} publishes/s ({duration.TotalSeconds:N0} s)");
+                        var (rate, cpu) = await PublishRateAsync(server, token, publishers, duration, $"t{publishers}-{run}");
+                        throughput.Add(new Run(name, rate, cpu));
+                        Console.WriteLine($"{publishers} publishers, run {run}: {name,-12} {rate,10:N0} publishes/s, server CPU {cpu,5:N1} µs per publish ({duration.TotalSeconds:N0} s)");
                     }
                 }
                 series.Add((publishers, throughput));
@@ -62,6 +63,9 @@ internal static class HistoryBenchmark
             var ratios = Enumerable.Range(0, runs).Select(k => throughput[2 * k] is var a && throughput[2 * k + 1] is var b
                 ? (a.Server == "history on" ? a.PublishesPerSecond / b.PublishesPerSecond : b.PublishesPerSecond / a.PublishesPerSecond)
                 : 0).ToArray();
+            var cpuOn = Median(throughput.Where(r => r.Server == "history on").Select(r => r.ServerCpuMicrosPerPublish));
+            var cpuOff = Median(throughput.Where(r => r.Server == "history off").Select(r => r.ServerCpuMicrosPerPublish));
+            Console.WriteLine($"{publishers} publishers: server CPU per publish (median), history on {cpuOn:N1} µs, off {cpuOff:N1} µs");
             Console.WriteLine($"{publishers} publishers: history on {on:N0}/s (spread {Spread(throughput, "history on")}), " +
                 $"off {offRate:N0}/s (spread {Spread(throughput, "history off")}); on / off of the medians {on / offRate:P0}; " +
                 $"median of the runs' ratios {Median(ratios):P0} (spread {ratios.Min():P0}-{ratios.Max():P0}; target at least 80%)");
@@ -70,10 +74,14 @@ internal static class HistoryBenchmark
         return 0;
     }
 
-    /// <summary>Many connections invoking Publish back to back on one group, with one subscriber receiving every envelope.</summary>
-    private static async Task<double> PublishRateAsync(string baseUrl, string token, int publishers, TimeSpan duration, string group)
+    /// <summary>
+    /// Many connections invoking Publish back to back on one group, with one subscriber receiving
+    /// every envelope: publishes per second, and the server's CPU time (user and system, from
+    /// /proc) per publish over the measured window.
+    /// </summary>
+    private static async Task<(double Rate, double CpuMicrosPerPublish)> PublishRateAsync(PeerProcess server, string token, int publishers, TimeSpan duration, string group)
     {
-        var connections = await Task.WhenAll(Enumerable.Range(0, publishers + 1).Select(_ => ConnectAsync(baseUrl, token)));
+        var connections = await Task.WhenAll(Enumerable.Range(0, publishers + 1).Select(_ => ConnectAsync(server.BaseUrl, token)));
         try
         {
             var received = 0L;
@@ -81,8 +89,10 @@ internal static class HistoryBenchmark
             await connections[0].InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest());
             // Warm up, then measure.
             await LoadAsync(connections[1..], group, TimeSpan.FromSeconds(1));
+            var cpuBefore = ProcessStats.CpuTime(server.Pid) ?? TimeSpan.Zero;
             var published = await LoadAsync(connections[1..], group, duration);
-            return published / duration.TotalSeconds;
+            var cpu = (ProcessStats.CpuTime(server.Pid) ?? TimeSpan.Zero) - cpuBefore;
+            return (published / duration.TotalSeconds, published == 0 ? 0 : cpu.TotalMicroseconds / published);
         }
         finally
         {

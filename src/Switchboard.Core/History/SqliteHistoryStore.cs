@@ -39,7 +39,12 @@ namespace Switchboard.Core.History;
 /// </summary>
 public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDisposable
 {
-    private const int SchemaVersion = 1;
+    // 2: client-chosen ids in their own table (history_ids) instead of an index over every
+    // message's id, and a group's row written when the group is created and when retention
+    // trims it, not with every batch (its top offset is the larger of its last_offset and its
+    // newest message). Both cut the pages each commit writes (docs/benchmarks.md). Version 1
+    // files are upgraded in place when opened; a version 1 build refuses a version 2 file.
+    private const int SchemaVersion = 2;
 
     // How long a statement waits for a lock before failing (the batch then fails). Only someone
     // else on the file (another process, a backup, the sqlite3 shell) holds a lock: this store has
@@ -68,7 +73,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
     // Used only by the writer loop (and by the constructor before the loop starts).
     private SqliteConnection? _writer;
-    private (SqliteCommand LoadGroup, SqliteCommand FindId, SqliteCommand Insert, SqliteCommand SaveGroup)? _appendCommands;
+    private (SqliteCommand LoadGroup, SqliteCommand FindId, SqliteCommand Insert, SqliteCommand InsertId, SqliteCommand CreateGroup)? _appendCommands;
     private long _transactionsCommitted;
 
     public SqliteHistoryStore(IOptions<HistoryOptions> options, TimeProvider time, ILogger<SqliteHistoryStore> logger)
@@ -342,11 +347,26 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
                     PRIMARY KEY (group_name, message_offset)
                 );
 
-                -- The idempotency lookup. message_offset is in the key so that "newest with this
-                -- id" is read off the index; with (group_name, id) alone the planner prefers to
-                -- walk the whole group in offset order to avoid a sort.
-                CREATE INDEX IF NOT EXISTS history_messages_by_id ON history_messages (group_name, id, message_offset);
+                -- The idempotency lookup: only messages published with a client-chosen id, the only
+                -- ones ever looked up by id (server-chosen ids are unique by construction).
+                -- message_offset is in the key so that "newest with this id" is read off it.
+                CREATE TABLE IF NOT EXISTS history_ids (
+                    group_name     TEXT    NOT NULL,
+                    id             TEXT    NOT NULL,
+                    message_offset INTEGER NOT NULL,
+                    PRIMARY KEY (group_name, id, message_offset)
+                ) WITHOUT ROWID;
                 """);
+            if (version == 1)
+            {
+                // Version 1 indexed every message's id and did not record which were the client's:
+                // all of them become lookups, which answers exactly as version 1 did.
+                Execute(connection, transaction, """
+                    INSERT OR IGNORE INTO history_ids (group_name, id, message_offset)
+                    SELECT group_name, id, message_offset FROM history_messages;
+                    DROP INDEX IF EXISTS history_messages_by_id;
+                    """);
+            }
             Execute(connection, transaction, $"PRAGMA user_version = {SchemaVersion};");
             Execute(connection, transaction,
                 "INSERT OR IGNORE INTO history_meta (key, value) VALUES ('instance', $id);",
@@ -500,8 +520,8 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         // IMMEDIATE takes the write lock before the offsets are read, so nothing else can move
         // them between the read and the commit.
         var transaction = connection.BeginTransaction(deferred: false);
-        var (loadGroup, findId, insert, saveGroup) = _appendCommands ??= PrepareAppendCommands(connection);
-        loadGroup.Transaction = findId.Transaction = insert.Transaction = saveGroup.Transaction = transaction;
+        var (loadGroup, findId, insert, insertId, createGroup) = _appendCommands ??= PrepareAppendCommands(connection);
+        loadGroup.Transaction = findId.Transaction = insert.Transaction = insertId.Transaction = createGroup.Transaction = transaction;
 
         var groups = new Dictionary<string, GroupState>(StringComparer.Ordinal);
         var results = new AppendResult[batch.Count];
@@ -523,23 +543,26 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
                 continue;
             }
 
+            if (!group.Exists)
+            {
+                // The group's row, once: its epoch is fixed from here on, and its top offset is
+                // read from its newest message (retention writes last_offset before it deletes).
+                Bind(createGroup, message.Group, group.Epoch, 0L, now.Ticks);
+                createGroup.ExecuteNonQuery();
+                group.Exists = true;
+            }
             group.LastOffset++;
-            group.Changed = true;
             var stored = new GroupMessage(message.Id, message.Group, group.LastOffset, group.Epoch,
                 message.SenderId, message.SenderName, ToUtc(message.Timestamp), message.Payload);
             Bind(insert, stored.Group, stored.Offset, stored.Id, stored.SenderId, stored.SenderName,
                 stored.Timestamp.Ticks, stored.Payload);
             insert.ExecuteNonQuery();
-            results[i] = new AppendResult(stored, Duplicate: false);
-        }
-
-        foreach (var (name, group) in groups)
-        {
-            if (group.Changed)
+            if (message.Idempotent)
             {
-                Bind(saveGroup, name, group.Epoch, group.LastOffset, now.Ticks);
-                saveGroup.ExecuteNonQuery();
+                Bind(insertId, stored.Group, stored.Id, stored.Offset);
+                insertId.ExecuteNonQuery();
             }
+            results[i] = new AppendResult(stored, Duplicate: false);
         }
         transaction.Commit();
         transaction.Dispose();
@@ -551,33 +574,45 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     /// prepares again by itself after a schema change): preparing them for every batch was a
     /// third of the writer's time (measured, docs/benchmarks.md).
     /// </summary>
-    private static (SqliteCommand LoadGroup, SqliteCommand FindId, SqliteCommand Insert, SqliteCommand SaveGroup) PrepareAppendCommands(SqliteConnection connection) =>
+    private static (SqliteCommand LoadGroup, SqliteCommand FindId, SqliteCommand Insert, SqliteCommand InsertId, SqliteCommand CreateGroup) PrepareAppendCommands(SqliteConnection connection) =>
     (
-        Command(connection, null,
-            "SELECT epoch, last_offset FROM history_groups WHERE name = $name;", "$name"),
+        Command(connection, null, SelectTop, "$name"),
         Command(connection, null, """
-            SELECT message_offset, sender_id, sender_name, timestamp, payload
-            FROM history_messages WHERE group_name = $group AND id = $id
-            ORDER BY message_offset DESC LIMIT 1;
+            SELECT m.message_offset, m.sender_id, m.sender_name, m.timestamp, m.payload
+            FROM history_ids i JOIN history_messages m ON m.group_name = i.group_name AND m.message_offset = i.message_offset
+            WHERE i.group_name = $group AND i.id = $id
+            ORDER BY i.message_offset DESC LIMIT 1;
             """, "$group", "$id"),
         Command(connection, null, """
             INSERT INTO history_messages (group_name, message_offset, id, sender_id, sender_name, timestamp, payload)
             VALUES ($group, $offset, $id, $sender_id, $sender_name, $timestamp, $payload);
             """, "$group", "$offset", "$id", "$sender_id", "$sender_name", "$timestamp", "$payload"),
-        Command(connection, null, """
-            INSERT INTO history_groups (name, epoch, last_offset, created_at) VALUES ($name, $epoch, $last, $created)
-            ON CONFLICT (name) DO UPDATE SET last_offset = excluded.last_offset;
-            """, "$name", "$epoch", "$last", "$created")
+        Command(connection, null,
+            "INSERT INTO history_ids (group_name, id, message_offset) VALUES ($group, $id, $offset);",
+            "$group", "$id", "$offset"),
+        Command(connection, null,
+            "INSERT INTO history_groups (name, epoch, last_offset, created_at) VALUES ($name, $epoch, $last, $created);",
+            "$name", "$epoch", "$last", "$created")
     );
+
+    /// <summary>
+    /// A group's epoch and top offset: the larger of the last_offset in its row (written when
+    /// retention trims) and its newest message, found at the end of the primary key.
+    /// </summary>
+    private const string SelectTop = """
+        SELECT epoch, MAX(last_offset, IFNULL((SELECT MAX(message_offset) FROM history_messages WHERE group_name = $name), 0))
+        FROM history_groups WHERE name = $name;
+        """;
 
     private void DisposeAppendCommands()
     {
-        if (_appendCommands is var (a, b, c, d))
+        if (_appendCommands is var (a, b, c, d, e))
         {
             a.Dispose();
             b.Dispose();
             c.Dispose();
             d.Dispose();
+            e.Dispose();
         }
         _appendCommands = null;
     }
@@ -587,8 +622,8 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         Bind(loadGroup, name);
         using var row = loadGroup.ExecuteReader();
         return row.Read()
-            ? new GroupState(row.GetString(0), row.GetInt64(1))
-            : new GroupState(EpochFor(name), 0);
+            ? new GroupState(row.GetString(0), row.GetInt64(1), exists: true)
+            : new GroupState(EpochFor(name), 0, exists: false);
     }
 
     private static GroupMessage? FindById(SqliteCommand findId, string group, string id, string epoch)
@@ -618,8 +653,9 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     {
         var connection = _writer ??= OpenWriterConnection();
         var transaction = connection.BeginTransaction(deferred: false);
-        using var lastOffset = Command(connection, transaction,
-            "SELECT last_offset FROM history_groups WHERE name = $name;", "$name");
+        using var top = Command(connection, transaction, SelectTop, "$name");
+        using var keepTop = Command(connection, transaction,
+            "UPDATE history_groups SET last_offset = $last WHERE name = $name AND last_offset < $last;", "$name", "$last");
         // Walks the group in offset order and stops at the first message young enough to keep.
         using var firstFresh = Command(connection, transaction, """
             SELECT message_offset FROM history_messages
@@ -629,14 +665,22 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         using var delete = Command(connection, transaction,
             "DELETE FROM history_messages WHERE group_name = $group AND message_offset < $keep_from;",
             "$group", "$keep_from");
+        using var deleteIds = Command(connection, transaction,
+            "DELETE FROM history_ids WHERE group_name = $group AND message_offset < $keep_from;",
+            "$group", "$keep_from");
 
         var removed = 0;
         foreach (var group in groups)
         {
-            Bind(lastOffset, group);
-            if (lastOffset.ExecuteScalar() is not long last)
+            long last;
+            Bind(top, group);
+            using (var row = top.ExecuteReader())
             {
-                continue;
+                if (!row.Read())
+                {
+                    continue;
+                }
+                last = row.GetInt64(1);
             }
             // Both rules cut a prefix, so what remains is always one run of offsets ending at the
             // top: FirstRetained stays meaningful and reads never skip a hole. A message with an
@@ -649,8 +693,13 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
             {
                 continue;
             }
+            // The top is read from the newest message, which may be about to go: keep it in the row.
+            Bind(keepTop, group, last);
+            keepTop.ExecuteNonQuery();
             Bind(delete, group, keepFrom);
             removed += delete.ExecuteNonQuery();
+            Bind(deleteIds, group, keepFrom);
+            deleteIds.ExecuteNonQuery();
         }
         transaction.Commit();
         transaction.Dispose();
@@ -736,8 +785,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
     private StreamPosition ReadPosition(SqliteConnection connection, SqliteTransaction? transaction, string group)
     {
-        using var select = Command(connection, transaction,
-            "SELECT epoch, last_offset FROM history_groups WHERE name = $name;", "$name");
+        using var select = Command(connection, transaction, SelectTop, "$name");
         Bind(select, group);
         using var row = select.ExecuteReader();
         return row.Read()
@@ -814,11 +862,11 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
     // ---------------------------------------------------------------- requests
 
-    private sealed class GroupState(string epoch, long lastOffset)
+    private sealed class GroupState(string epoch, long lastOffset, bool exists)
     {
         public string Epoch { get; } = epoch;
         public long LastOffset { get; set; } = lastOffset;
-        public bool Changed { get; set; }
+        public bool Exists { get; set; } = exists;
     }
 
     private abstract class WriteRequest;

@@ -305,4 +305,90 @@ public sealed class SqliteHistoryStoreTests(ITestOutputHelper output) : HistoryS
             await provider.DisposeAsync().DefaultTimeout(); // the container disposes the store
         }
     }
+    // ---------------------------------------------------------------- schema 2
+
+    [Fact]
+    public async Task AVersionOneFileIsUpgradedInPlaceKeepingOffsetsEpochsAndIdempotency()
+    {
+        // A file as version 1 wrote it: every message's id indexed, last_offset kept in the row.
+        Directory.CreateDirectory(_folder);
+        var path = Path.Combine(_folder, new HistoryOptions().FileName);
+        var stamp = Time.GetUtcNow().UtcDateTime.Ticks;
+        using (var v1 = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
+        {
+            v1.Open();
+            Execute(v1, $"""
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE history_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE history_groups (name TEXT NOT NULL PRIMARY KEY, epoch TEXT NOT NULL, last_offset INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE history_messages (group_name TEXT NOT NULL, message_offset INTEGER NOT NULL, id TEXT NOT NULL, sender_id TEXT,
+                    sender_name TEXT, timestamp INTEGER NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (group_name, message_offset));
+                CREATE INDEX history_messages_by_id ON history_messages (group_name, id, message_offset);
+                INSERT INTO history_meta VALUES ('instance', 'v1instance');
+                INSERT INTO history_groups VALUES ('room', 'v1epoch', 3, {stamp});
+                INSERT INTO history_messages VALUES ('room', 1, 'a', 'user-1', 'Ada', {stamp}, 'one');
+                INSERT INTO history_messages VALUES ('room', 2, 'client-1', 'user-1', 'Ada', {stamp}, 'two');
+                INSERT INTO history_messages VALUES ('room', 3, 'c', 'user-1', 'Ada', {stamp}, 'three');
+                PRAGMA user_version = 1;
+                """);
+        }
+
+        var store = await OpenSqliteAsync();
+        var repeat = await store.AppendAsync(Message("room", "client-1", "again")).DefaultTimeout();
+        var next = await store.AppendAsync(Message("room", "d", "four")).DefaultTimeout();
+
+        Assert.True(repeat.Duplicate);
+        Assert.Equal((2L, "v1epoch", "two"), (repeat.Message.Offset, repeat.Message.Epoch, repeat.Message.Payload));
+        Assert.Equal((4L, "v1epoch"), (next.Message.Offset, next.Message.Epoch));
+        Assert.Equal(["one", "two", "three", "four"], (await store.ReadAsync("room", 0, 10).DefaultTimeout()).Messages.Select(m => m.Payload));
+        using var side = SideConnection(store);
+        Assert.Equal(2L, Execute(side, "PRAGMA user_version;"));
+        Assert.Equal(0L, Execute(side, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'history_messages_by_id';"));
+    }
+
+    [Fact]
+    public async Task OnlyClientChosenIdsAreKeptForLookupAndAGroupRowIsWrittenOnce()
+    {
+        var store = await OpenSqliteAsync();
+        await store.AppendAsync(Message("room", "client-chosen")).DefaultTimeout();
+        for (var i = 0; i < 3; i++)
+        {
+            await store.AppendAsync(Message("room", $"server-{i}") with { Idempotent = false }).DefaultTimeout();
+        }
+
+        using var side = SideConnection(store);
+        Assert.Equal("client-chosen", Execute(side, "SELECT group_concat(id) FROM history_ids;"));
+        // Written when the group was created; its top comes from the newest message.
+        Assert.Equal(0L, Execute(side, "SELECT last_offset FROM history_groups WHERE name = 'room';"));
+        Assert.Equal(4, (await store.GetPositionAsync("room").DefaultTimeout()).Offset);
+        // A server-chosen id is not looked up: the same id again is a new message.
+        var again = await store.AppendAsync(Message("room", "server-0") with { Idempotent = false }).DefaultTimeout();
+        Assert.Equal((false, 5L), (again.Duplicate, again.Message.Offset));
+    }
+
+    [Fact]
+    public async Task OffsetsContinueAfterRetentionRemovedEveryMessageAndARestart()
+    {
+        var options = TestOptions();
+        options.MaxAge = TimeSpan.FromHours(1);
+        var store = await OpenSqliteAsync(options);
+        for (var i = 1; i <= 3; i++)
+        {
+            await store.AppendAsync(Message("room", $"m{i}")).DefaultTimeout();
+        }
+        Time.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(3, await store.TrimAsync().DefaultTimeout());
+
+        var reopened = await ReopenAsync(store, options);
+        var position = await reopened.GetPositionAsync("room").DefaultTimeout();
+        var next = await reopened.AppendAsync(Message("room", "m4")).DefaultTimeout();
+        // A client id whose message retention removed is stored again, and its lookup went with it.
+        var m1 = await reopened.AppendAsync(Message("room", "m1")).DefaultTimeout();
+
+        Assert.Equal(3, position.Offset);
+        Assert.Equal(4, next.Message.Offset);
+        Assert.Equal((false, 5L), (m1.Duplicate, m1.Message.Offset));
+        using var side = SideConnection((SqliteHistoryStore)reopened);
+        Assert.Equal("m4,m1", Execute(side, "SELECT group_concat(id) FROM (SELECT id FROM history_ids ORDER BY message_offset);"));
+    }
 }
