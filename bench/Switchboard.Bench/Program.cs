@@ -27,7 +27,7 @@ static Command HistoryCommand()
     var publishers = new Argument<string>("publishers")
     {
         Description = "Connections publishing back to back, one series per count (comma-separated): few measure the acknowledgement's latency, many the servers' throughput.",
-        DefaultValueFactory = _ => "64,512",
+        DefaultValueFactory = _ => "64,256,512",
     };
     var seconds = new Argument<int>("seconds") { Description = "Seconds measured per run.", DefaultValueFactory = _ => 5 };
     var catchUp = new Argument<int>("catch-up") { Description = "Missed messages to catch up on.", DefaultValueFactory = _ => 10_000 };
