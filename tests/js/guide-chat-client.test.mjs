@@ -94,9 +94,22 @@ test("the guide's ChatClient starts, joins a group, sends and receives its own m
   const received = new Promise((resolve) => {
     chat.onMessageReceived = (user, message) => resolve([user, message]);
   });
+  // The guide's start() retries a failed start with setTimeout(..., 5000). A retry it leaves
+  // behind is cleared below, so a failed start fails this test at once instead of waiting.
+  const retries = [];
+  const realSetTimeout = globalThis.setTimeout;
+  globalThis.setTimeout = (callback, ms, ...args) => {
+    const timer = realSetTimeout(callback, ms, ...args);
+    if (ms === 5000) retries.push(timer);
+    return timer;
+  };
   try {
     // The guide's usage, line for line.
-    await withTimeout(chat.start(), TIMEOUT, "start");
+    try {
+      await withTimeout(chat.start(), TIMEOUT, "start");
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
     assert.equal(chat.connection.state, signalR.HubConnectionState.Connected);
     await withTimeout(chat.joinGroup("general"), TIMEOUT, "joinGroup");
     await withTimeout(chat.sendMessage("John", "Hello everyone!"), TIMEOUT, "sendMessage");
@@ -104,6 +117,7 @@ test("the guide's ChatClient starts, joins a group, sends and receives its own m
     assert.deepEqual(await withTimeout(received, TIMEOUT, "ReceiveMessage"), ["John", "Hello everyone!"]);
     await withTimeout(chat.leaveGroup("general"), TIMEOUT, "leaveGroup");
   } finally {
+    retries.forEach(clearTimeout);
     await chat.connection.stop();
   }
 });
