@@ -31,6 +31,7 @@ if (!app.SettingsAreValid())
 app.UseExceptionHandler();
 app.UseRetryAfterOnUnavailable();
 app.UseConnectionCeiling();
+app.UseShutdownGate();
 app.UseStatusCodePages();
 app.UseHubOriginCheck();
 app.UseAuthentication();

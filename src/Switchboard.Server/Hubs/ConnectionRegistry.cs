@@ -59,6 +59,8 @@ internal sealed class RegistryHubLifetimeManager<THub>(IServiceProvider services
     SlowConsumerGuard slowConsumers)
     : HubLifetimeManager<THub> where THub : Hub
 {
+    private readonly CancellationToken stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+
     private readonly HubLifetimeManager<THub> inner =
         (HubLifetimeManager<THub>)services.GetRequiredService(choice.Inner.MakeGenericType(typeof(THub)));
 
@@ -66,6 +68,12 @@ internal sealed class RegistryHubLifetimeManager<THub>(IServiceProvider services
     {
         await inner.OnConnectedAsync(slowConsumers.Wrap(connection));
         registry.Add(connection);
+        if (stopping.IsCancellationRequested)
+        {
+            // Connected after SignalR closed every connection for the shutdown: nobody else would
+            // close it, and the process would wait for it (ShutdownGate).
+            connection.Abort();
+        }
     }
 
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
