@@ -63,10 +63,12 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     private readonly string _readerConnectionString;
     private readonly string _instanceId;
     private int _pendingCompletions;
+    // Synchronous continuations: the writer thread blocks in WaitToRead, so a publisher's write
+    // wakes it directly instead of queueing a wake-up behind the thread pool's other work.
     private readonly Channel<WriteRequest> _requests =
-        Channel.CreateUnbounded<WriteRequest>(new UnboundedChannelOptions { SingleReader = true });
+        Channel.CreateUnbounded<WriteRequest>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _writerLoop;
+    private readonly TaskCompletionSource _writerLoop = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _trimLoop;
     private readonly Lock _disposeLock = new();
     private Task? _disposal;
@@ -116,7 +118,9 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
             throw;
         }
 
-        _writerLoop = Task.Run(RunWriterLoopAsync);
+        // A thread of its own, not a pool thread: the writer blocks in SQLite's writes and fsync,
+        // and a pool thread's wake-up waits in the pool's queue behind every socket read and send.
+        new Thread(RunWriterThread) { IsBackground = true, Name = "Switchboard history writer" }.Start();
         _trimLoop = Task.Run(RunTrimLoopAsync);
         HistoryLog.Opened(_logger, _path);
     }
@@ -248,7 +252,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
         // Completing the channel lets the writer drain what was accepted and then end.
         _requests.Writer.TryComplete();
-        await _writerLoop.ConfigureAwait(false);
+        await _writerLoop.Task.ConfigureAwait(false);
 
         DisposeAppendCommands();
         _writer?.Dispose();
@@ -393,12 +397,25 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
     // ---------------------------------------------------------------- writer loop
 
-    private async Task RunWriterLoopAsync()
+    private void RunWriterThread()
+    {
+        try
+        {
+            RunWriterLoop();
+            _writerLoop.SetResult();
+        }
+        catch (Exception e)
+        {
+            _writerLoop.SetException(e);
+        }
+    }
+
+    private void RunWriterLoop()
     {
         var reader = _requests.Reader;
         var batch = new List<AppendRequest>(Math.Min(_options.MaxBatchSize, 1024));
         // Ends once the channel is completed (disposal) and drained: everything accepted is written.
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (WaitToRead(reader))
         {
             // Everything that queued up while the previous commit was syncing becomes one batch.
             while (reader.TryRead(out var request))
@@ -427,8 +444,15 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         // Disposal promises that every accepted append is completed when it returns.
         while (Volatile.Read(ref _pendingCompletions) > 0)
         {
-            await Task.Delay(1).ConfigureAwait(false);
+            Thread.Sleep(1);
         }
+    }
+
+    /// <summary>Blocks the writer thread until a request is queued; false once the channel is completed and empty.</summary>
+    private static bool WaitToRead(ChannelReader<WriteRequest> reader)
+    {
+        var wait = reader.WaitToReadAsync();
+        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
     private void CommitBatch(List<AppendRequest> batch)
