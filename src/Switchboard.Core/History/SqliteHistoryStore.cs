@@ -63,12 +63,10 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     private readonly string _readerConnectionString;
     private readonly string _instanceId;
     private int _pendingCompletions;
-    // Synchronous continuations: the writer thread blocks in WaitToRead, so a publisher's write
-    // wakes it directly instead of queueing a wake-up behind the thread pool's other work.
     private readonly Channel<WriteRequest> _requests =
-        Channel.CreateUnbounded<WriteRequest>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
+        Channel.CreateUnbounded<WriteRequest>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
-    private readonly TaskCompletionSource _writerLoop = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _writerLoop;
     private readonly Task _trimLoop;
     private readonly Lock _disposeLock = new();
     private Task? _disposal;
@@ -118,9 +116,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
             throw;
         }
 
-        // A thread of its own, not a pool thread: the writer blocks in SQLite's writes and fsync,
-        // and a pool thread's wake-up waits in the pool's queue behind every socket read and send.
-        new Thread(RunWriterThread) { IsBackground = true, Name = "Switchboard history writer" }.Start();
+        _writerLoop = Task.Run(RunWriterLoopAsync);
         _trimLoop = Task.Run(RunTrimLoopAsync);
         HistoryLog.Opened(_logger, _path);
     }
@@ -252,7 +248,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
         // Completing the channel lets the writer drain what was accepted and then end.
         _requests.Writer.TryComplete();
-        await _writerLoop.Task.ConfigureAwait(false);
+        await _writerLoop.ConfigureAwait(false);
 
         DisposeAppendCommands();
         _writer?.Dispose();
@@ -397,25 +393,12 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
     // ---------------------------------------------------------------- writer loop
 
-    private void RunWriterThread()
-    {
-        try
-        {
-            RunWriterLoop();
-            _writerLoop.SetResult();
-        }
-        catch (Exception e)
-        {
-            _writerLoop.SetException(e);
-        }
-    }
-
-    private void RunWriterLoop()
+    private async Task RunWriterLoopAsync()
     {
         var reader = _requests.Reader;
         var batch = new List<AppendRequest>(Math.Min(_options.MaxBatchSize, 1024));
         // Ends once the channel is completed (disposal) and drained: everything accepted is written.
-        while (WaitToRead(reader))
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             // Everything that queued up while the previous commit was syncing becomes one batch.
             while (reader.TryRead(out var request))
@@ -444,15 +427,8 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         // Disposal promises that every accepted append is completed when it returns.
         while (Volatile.Read(ref _pendingCompletions) > 0)
         {
-            Thread.Sleep(1);
+            await Task.Delay(1).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Blocks the writer thread until a request is queued; false once the channel is completed and empty.</summary>
-    private static bool WaitToRead(ChannelReader<WriteRequest> reader)
-    {
-        var wait = reader.WaitToReadAsync();
-        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
     private void CommitBatch(List<AppendRequest> batch)
