@@ -188,6 +188,159 @@ public sealed class GroupPublisherTests : IDisposable
     }
 }
 
+/// <summary>
+/// Idle groups' sequencers are dropped, so a process that publishes to ever new groups does not
+/// keep one per group forever, and dropping one never breaks a group's order.
+/// </summary>
+public sealed class GroupPublisherRetirementTests : IDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().AddSingleton<SwitchboardMetrics>().BuildServiceProvider();
+
+    public void Dispose() => _services.Dispose();
+
+    private GroupPublisher Publisher(IHistoryStore store, IGroupFanout fanout) =>
+        new(store, fanout, TimeProvider.System, _services.GetRequiredService<SwitchboardMetrics>());
+
+    /// <summary>Offsets per group in call order; appends complete later, on pool threads, in any order.</summary>
+    private sealed class PoolStore : IHistoryStore
+    {
+        private readonly Dictionary<string, long> _offsets = [];
+
+        public ValueTask<AppendResult> AppendAsync(NewGroupMessage message, CancellationToken cancellationToken = default)
+        {
+            long offset;
+            lock (_offsets)
+            {
+                offset = _offsets[message.Group] = _offsets.GetValueOrDefault(message.Group) + 1;
+            }
+            // A few yields at random, so appends finish out of their call order.
+            var yields = Random.Shared.Next(4);
+            return new ValueTask<AppendResult>(Task.Run(async () =>
+            {
+                for (var i = 0; i < yields; i++)
+                {
+                    await Task.Yield();
+                }
+                return new AppendResult(
+                    new GroupMessage(message.Id, message.Group, offset, "e", message.SenderId, message.SenderName, message.Timestamp, message.Payload),
+                    Duplicate: false);
+            }));
+        }
+
+        public ValueTask<StreamPosition> GetPositionAsync(string group, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<HistoryPage> ReadAsync(string group, long afterOffset, int limit, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public ValueTask<int> TrimAsync(CancellationToken cancellationToken = default) => new(0);
+    }
+
+    /// <summary>Records, per group, the offsets in the order their fan-outs started.</summary>
+    private sealed class PerGroupFanout : IGroupFanout
+    {
+        public ConcurrentDictionary<string, List<long>> Started { get; } = new();
+
+        public Task Deliver(IReadOnlyList<GroupMessage> messages)
+        {
+            var list = Started.GetOrAdd(messages[0].Group, _ => []);
+            lock (list)
+            {
+                list.AddRange(messages.Select(m => m.Offset));
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task GroupsPublishedToOnceDoNotKeepASequencerEach()
+    {
+        var publisher = Publisher(new DisabledHistoryStore(), new PerGroupFanout());
+
+        for (var i = 0; i < 3 * GroupPublisher.MinSweepAt; i++)
+        {
+            await publisher.PublishPrivateAsync($"user-{i}", null, "u", "U", "hello", 100).DefaultTimeout();
+        }
+
+        // Every message went out at once, so each sweep found every group idle.
+        Assert.InRange(publisher.SequencerCount, 1, GroupPublisher.MinSweepAt);
+        Assert.Equal(publisher.SequencerCount, publisher.RetireIdle());
+        Assert.Equal(0, publisher.SequencerCount);
+    }
+
+    [Fact]
+    public async Task AGroupWithMessagesInFlightKeepsItsSequencerAndItsOrderAcrossASweep()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var store = new GatedByOneStore(gate.Task);
+        var fanout = new PerGroupFanout();
+        var publisher = Publisher(store, fanout);
+
+        var first = Enumerable.Range(1, 3).Select(i => publisher.PublishAsync("g", null, "u", "U", $"m{i}", 100)).ToList();
+        Assert.Equal(0, publisher.RetireIdle()); // three appends are in flight
+        Assert.Equal(1, publisher.SequencerCount);
+        gate.SetResult();
+        await Task.WhenAll(first).DefaultTimeout();
+
+        // Idle once the deliverer let go of it, which may be just after the acknowledgements.
+        await TestTimeouts.Eventually(() => Task.FromResult(publisher.RetireIdle() == 1), "the idle sequencer is retired");
+        Assert.Equal(0, publisher.SequencerCount);
+        Assert.Equal(4, (await publisher.PublishAsync("g", null, "u", "U", "m4", 100).DefaultTimeout()).Message.Offset);
+        Assert.Equal([1, 2, 3, 4], fanout.Started["g"]);
+    }
+
+    [Fact]
+    public async Task SweepsDuringConcurrentPublishingNeverReorderLoseOrRepeatAMessage()
+    {
+        var fanout = new PerGroupFanout();
+        var publisher = Publisher(new PoolStore(), fanout);
+        string[] groups = ["a", "b", "c", "d"];
+        const int PerPublisher = 500;
+
+        // Publishers sweep too, between their publishes, so sweeps land in every phase of a publish.
+        var retired = 0;
+        var publishers = Enumerable.Range(0, 8).Select(p => Task.Run(async () =>
+        {
+            for (var i = 0; i < PerPublisher; i++)
+            {
+                await publisher.PublishAsync(groups[(p + i) % groups.Length], null, "u", "U", $"{p}:{i}", 100);
+                Interlocked.Add(ref retired, publisher.RetireIdle());
+            }
+        })).ToArray();
+        await Task.WhenAll(publishers).DefaultTimeout();
+
+        Assert.True(retired > 0, "no sweep found an idle group");
+        foreach (var group in groups)
+        {
+            var started = fanout.Started[group];
+            lock (started)
+            {
+                Assert.Equal(Enumerable.Range(1, 8 * PerPublisher / groups.Length).Select(i => (long)i), started);
+            }
+        }
+    }
+
+    /// <summary>Offsets in call order; every append completes when the one gate opens.</summary>
+    private sealed class GatedByOneStore(Task gate) : IHistoryStore
+    {
+        private long _offset;
+
+        public ValueTask<AppendResult> AppendAsync(NewGroupMessage message, CancellationToken cancellationToken = default)
+        {
+            var offset = Interlocked.Increment(ref _offset);
+            return new ValueTask<AppendResult>(gate.ContinueWith(_ => new AppendResult(
+                new GroupMessage(message.Id, message.Group, offset, "e", message.SenderId, message.SenderName, message.Timestamp, message.Payload),
+                Duplicate: false), TaskScheduler.Default));
+        }
+
+        public ValueTask<StreamPosition> GetPositionAsync(string group, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<HistoryPage> ReadAsync(string group, long afterOffset, int limit, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public ValueTask<int> TrimAsync(CancellationToken cancellationToken = default) => new(0);
+    }
+}
+
 public sealed class MessageIdsTests
 {
     [Fact]

@@ -14,7 +14,19 @@ namespace Switchboard.Core.Publishing;
 /// </summary>
 public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, TimeProvider time, SwitchboardMetrics metrics)
 {
+    /// <summary>
+    /// Sequencers kept before the first sweep; after a sweep, twice the number left (at least
+    /// this). So the map holds at most about twice the groups with messages in flight, plus this.
+    /// </summary>
+    internal const int MinSweepAt = 1024;
+
     private readonly ConcurrentDictionary<string, Sequencer> _sequencers = new(StringComparer.Ordinal);
+    private int _count;
+    private int _sweepAt = MinSweepAt;
+    private int _sweeping;
+
+    /// <summary>Groups with a sequencer now: those published to since the last sweep, and those with messages in flight.</summary>
+    internal int SequencerCount => Volatile.Read(ref _count);
 
     /// <summary>Checks, stores and delivers one message to a group. Throws <see cref="SwitchboardException"/> for bad input.</summary>
     public Task<AppendResult> PublishAsync(string group, string? id, string? senderId, string? senderName,
@@ -43,11 +55,18 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         {
             SwitchboardException.ThrowIf(InputRules.CheckMessageId(id));
         }
-        var sequencer = _sequencers.GetOrAdd(group, static (_, parts) => new Sequencer(parts.fanout, parts.metrics), (fanout, metrics));
         var message = new NewGroupMessage(id ?? MessageIds.Next(), group, senderId, senderName,
             time.GetUtcNow().UtcDateTime, payload!, Idempotent: id is not null);
         var started = time.GetTimestamp();
-        var (ticket, append) = sequencer.Start(history, message);
+        Sequencer sequencer;
+        long ticket;
+        Task<AppendResult> append;
+        while (!(sequencer = SequencerFor(group)).TryStart(history, message, out ticket, out append))
+        {
+            // A sweep retired it between the lookup and the start: it has nothing in flight, so
+            // a new one takes over the group with no message to keep in order behind.
+            Forget(group, sequencer);
+        }
         // A store that answered at once (history off) is not batching: deliver on this thread.
         var deliverHere = append.IsCompleted;
         AppendResult result;
@@ -86,6 +105,62 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         return result;
     }
 
+    private Sequencer SequencerFor(string group)
+    {
+        if (_sequencers.TryGetValue(group, out var sequencer))
+        {
+            return sequencer;
+        }
+        var created = new Sequencer(fanout, metrics);
+        sequencer = _sequencers.GetOrAdd(group, created);
+        if (ReferenceEquals(sequencer, created) && Interlocked.Increment(ref _count) >= Volatile.Read(ref _sweepAt))
+        {
+            RetireIdle();
+        }
+        return sequencer;
+    }
+
+    private bool Forget(string group, Sequencer sequencer)
+    {
+        if (!_sequencers.TryRemove(KeyValuePair.Create(group, sequencer)))
+        {
+            return false;
+        }
+        Interlocked.Decrement(ref _count);
+        return true;
+    }
+
+    /// <summary>
+    /// Removes the sequencers of groups with nothing in flight, so a process that publishes to
+    /// ever new groups (private channels of ever new users, short-lived rooms) does not keep one
+    /// per group it ever saw. Runs when the map reaches its sweep mark, on the publishing thread
+    /// that reached it (one sweep at a time); returns how many were removed.
+    /// </summary>
+    internal int RetireIdle()
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1)
+        {
+            return 0;
+        }
+        try
+        {
+            var retired = 0;
+            foreach (var (group, sequencer) in _sequencers)
+            {
+                if (sequencer.TryRetire() && Forget(group, sequencer))
+                {
+                    retired++;
+                }
+            }
+            Volatile.Write(ref _sweepAt, Math.Max(MinSweepAt, 2 * Volatile.Read(ref _count)));
+            return retired;
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
     /// <summary>
     /// Keeps one group's deliveries from this process in the order its appends were issued.
     /// Appends start under the issue lock, so each store receives them in ticket order (and
@@ -117,15 +192,23 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         private bool _delivering;
         private long _issued;
         private long _next;
+        // Set once, under both locks, by TryRetire: this sequencer issues no more tickets.
+        private bool _retired;
 
         private readonly record struct Entry(GroupMessage? Message, TaskCompletionSource? Done);
 
-        public (long Ticket, Task<AppendResult> Append) Start(IHistoryStore history, NewGroupMessage message)
+        /// <summary>Issues a ticket and starts the append; false when the sequencer was retired (nothing started).</summary>
+        public bool TryStart(IHistoryStore history, NewGroupMessage message, out long ticket, out Task<AppendResult> append)
         {
             lock (_issueLock)
             {
-                var ticket = _issued++;
-                Task<AppendResult> append;
+                if (_retired)
+                {
+                    ticket = 0;
+                    append = null!;
+                    return false;
+                }
+                ticket = _issued++;
                 try
                 {
                     append = history.AppendAsync(message).AsTask();
@@ -134,7 +217,28 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
                 {
                     append = Task.FromException<AppendResult>(e);
                 }
-                return (ticket, append);
+                return true;
+            }
+        }
+
+        /// <summary>
+        /// Retires the sequencer if nothing is in flight: every ticket issued was settled and
+        /// handed to the fan-out, and no deliverer runs. Its group's next message then starts a
+        /// new sequencer, whose first run can only begin after this one's last.
+        /// </summary>
+        public bool TryRetire()
+        {
+            lock (_issueLock)
+            {
+                lock (_lock)
+                {
+                    if (_retired || _issued != _next || _delivering || _outbox.Count > 0)
+                    {
+                        return false;
+                    }
+                    _retired = true;
+                    return true;
+                }
             }
         }
 
