@@ -8,22 +8,11 @@ root=$(pwd)
 out="$root/test-output"
 mkdir -p "$out"
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
 # Debian packages the tests drive for real: redis-server (scale-out tests start their own on free
 # loopback ports), haproxy (the two-node load-balancer sample in deploy/), chromium (the web
 # app's browser tests in tests/Switchboard.Web.Tests) and systemd (systemd-analyze verifies
 # deploy/switchboard.service).
-apt_packages=(redis-server haproxy chromium systemd)
-missing=()
-for pkg in "${apt_packages[@]}"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "== installing ${missing[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+"$root/scripts/debian-packages.sh" redis-server haproxy chromium systemd
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 command -v npm >/dev/null || { echo "test.sh: Node.js 20 with npm is required" >&2; exit 1; }
 

@@ -11,16 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
 # Debian packages the run drives for real: wrk (HTTP publish) and redis-server (two processes).
-missing=()
-for pkg in wrk redis-server; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "== installing ${missing[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/debian-packages.sh wrk redis-server
 command -v dotnet >/dev/null || { echo "bench/run.sh: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 command -v node >/dev/null || { echo "bench/run.sh: Node.js 20 with npm is required" >&2; exit 1; }
 
