@@ -52,6 +52,9 @@ public sealed class MetricsTests(MetricsServer server) : IClassFixture<MetricsSe
         // Published one after another, so each stored message went out as a run of one.
         Assert.Equal(3, metrics[Series("switchboard_fanout_run_size_count")]);
         Assert.Equal(3, metrics[Series("switchboard_fanout_run_size_sum")]);
+        // Four appends reached the store (the repeat too: the store finds it), one commit each.
+        Assert.Equal(4, metrics[Series("switchboard_history_batch_size_count")]);
+        Assert.Equal(4, metrics[Series("switchboard_history_batch_size_sum")]);
         Assert.Equal(1, metrics[Series("switchboard_subscriptions_total", "outcome", "first")]);
         Assert.Equal(1, metrics[Series("switchboard_subscriptions_total", "outcome", "recovered")]);
         Assert.Equal(1, metrics[Series("switchboard_subscriptions_total", "outcome", "not_recovered")]);

@@ -18,6 +18,7 @@ public sealed class SwitchboardMetrics
     private readonly Counter<long> _refusals;
     private readonly Counter<long> _deliveryFailures;
     private readonly Histogram<int> _runSize;
+    private readonly Histogram<int> _batchSize;
 
     public SwitchboardMetrics(IMeterFactory meterFactory)
     {
@@ -41,6 +42,9 @@ public sealed class SwitchboardMetrics
         _runSize = meter.CreateHistogram<int>("switchboard.fanout.run.size", "{message}",
             "Messages of one group handed to the fan-out together (a run): each connection gets a run in one write.", tags: null,
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64] });
+        _batchSize = meter.CreateHistogram<int>("switchboard.history.batch.size", "{message}",
+            "Appends the SQLite history store wrote and committed in one transaction: those that queued while the previous commit was syncing.", tags: null,
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
     }
 
     public void Published(bool isPrivate, TimeSpan appendDuration)
@@ -54,6 +58,8 @@ public sealed class SwitchboardMetrics
     public void DeliveryFailed() => _deliveryFailures.Add(1);
 
     public void Run(int messages) => _runSize.Record(messages);
+
+    public void Committed(int appends) => _batchSize.Record(appends);
 
     public void Subscribed(bool positionGiven, bool recovered) =>
         _subscriptions.Add(1, new KeyValuePair<string, object?>("outcome",

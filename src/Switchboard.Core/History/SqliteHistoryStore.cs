@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Switchboard.Core.Diagnostics;
 
 namespace Switchboard.Core.History;
 
@@ -58,6 +59,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     private readonly HistoryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly SwitchboardMetrics? _metrics;
     private readonly string _path;
     private readonly string _writerConnectionString;
     private readonly string _readerConnectionString;
@@ -76,7 +78,12 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     private (SqliteCommand LoadGroup, SqliteCommand FindId, MessageInsert Insert, SqliteCommand InsertId, SqliteCommand CreateGroup)? _appendCommands;
     private long _transactionsCommitted;
 
-    public SqliteHistoryStore(IOptions<HistoryOptions> options, TimeProvider time, ILogger<SqliteHistoryStore> logger)
+    /// <param name="options">Where the file is and what it keeps.</param>
+    /// <param name="time">The clock for timestamps, retention and the idempotency window.</param>
+    /// <param name="logger">Opening, trimming and failed batches.</param>
+    /// <param name="metrics">When given, records each committed batch's size (<c>switchboard.history.batch.size</c>).</param>
+    public SqliteHistoryStore(IOptions<HistoryOptions> options, TimeProvider time, ILogger<SqliteHistoryStore> logger,
+        SwitchboardMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
@@ -89,6 +96,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         }
         _time = time;
         _logger = logger;
+        _metrics = metrics;
 
         Directory.CreateDirectory(_options.DataFolder);
         _path = Path.GetFullPath(Path.Combine(_options.DataFolder, _options.FileName));
@@ -453,6 +461,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
             return;
         }
         Interlocked.Increment(ref _transactionsCommitted);
+        _metrics?.Committed(batch.Count);
         QueueCompletions(new Completions(this, [.. batch], results, null));
         batch.Clear();
     }

@@ -2,6 +2,8 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using System.Diagnostics.Metrics;
+using Switchboard.Core.Diagnostics;
 using Switchboard.Core.History;
 using Xunit.Abstractions;
 
@@ -93,6 +95,35 @@ public sealed class SqliteHistoryStoreTests(ITestOutputHelper output) : HistoryS
 
         Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), results.Select(r => r.Message.Offset).Order());
         Assert.True(store.TransactionsCommitted >= 200 / 8, $"{store.TransactionsCommitted} transactions for 200 appends in batches of at most 8.");
+    }
+
+    [Fact]
+    public async Task EachCommittedBatchIsMeasuredWithItsSize()
+    {
+        using var services = new ServiceCollection().AddMetrics().AddSingleton<SwitchboardMetrics>().BuildServiceProvider();
+        var sizes = new System.Collections.Concurrent.ConcurrentBag<int>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            // Only this test's meter: other tests measure in parallel.
+            if (instrument.Name == "switchboard.history.batch.size" && instrument.Meter.Scope == services.GetRequiredService<IMeterFactory>())
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) => sizes.Add(value));
+        listener.Start();
+        var options = TestOptions();
+        options.DataFolder = _folder;
+        options.MaxBatchSize = 8;
+        await using var store = new SqliteHistoryStore(Options.Create(options), Time, Logger, services.GetRequiredService<SwitchboardMetrics>());
+
+        var appends = Enumerable.Range(0, 200).Select(i => store.AppendAsync(Message("room", $"m{i}")).AsTask()).ToArray();
+        await Task.WhenAll(appends).DefaultTimeout();
+
+        Assert.Equal(200, sizes.Sum());
+        Assert.All(sizes, size => Assert.InRange(size, 1, 8));
+        Assert.Equal(store.TransactionsCommitted, sizes.Count);
     }
 
     [Fact]
