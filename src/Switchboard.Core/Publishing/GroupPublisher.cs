@@ -292,12 +292,8 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
         }
 
         /// <summary>
-        /// Delivers one run, then queues the deliverer again if more gathered meanwhile, in this
-        /// thread's local queue: the next run is written while the transports, on other threads,
-        /// are still sending this one, so a connection's transport often finds both runs in its
-        /// pipe and sends them as one frame (queued behind the transports' work instead, each run
-        /// was sent alone; measured in docs/benchmarks.md). An idle thread may still take the
-        /// deliverer; one group never has more than one, so it holds at most one thread.
+        /// Delivers one run, then queues the deliverer again if more gathered meanwhile (behind
+        /// other work, so one busy group does not hold a pool thread).
         /// </summary>
         private void HandOver(List<Entry> run)
         {
@@ -313,7 +309,7 @@ public sealed class GroupPublisher(IHistoryStore history, IGroupFanout fanout, T
                     return;
                 }
             }
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
         void IThreadPoolWorkItem.Execute()
