@@ -20,7 +20,7 @@ public sealed class GroupPublisherTests : IDisposable
     public void Dispose() => _services.Dispose();
 
     /// <summary>Appends wait for the test to release them; offsets are assigned in call order, as the real stores do.</summary>
-    private sealed class GatedStore : IHistoryStore
+    internal sealed class GatedStore : IHistoryStore
     {
         private long _offset;
         public ConcurrentQueue<TaskCompletionSource> Gates { get; } = new();
@@ -108,14 +108,7 @@ public sealed class GroupPublisherTests : IDisposable
     [Fact]
     public async Task AFailedFanOutIsCountedAndTheMessageStaysAcknowledged()
     {
-        var failures = 0L;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Name == "switchboard.delivery.failures") l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref failures, value));
-        listener.Start();
+        using var failures = new Recorded<long>("switchboard.delivery.failures", _services.GetRequiredService<IMeterFactory>());
         var store = new GatedStore();
         var calls = 0;
         var fanout = new RecordingFanout(_ => Interlocked.Increment(ref calls) == 1
@@ -131,24 +124,13 @@ public sealed class GroupPublisherTests : IDisposable
         Assert.Equal(1, (await first.DefaultTimeout()).Message.Offset);
         Assert.Equal(2, (await second.DefaultTimeout()).Message.Offset);
         // One publisher may settle both (the second waited for the first): at least one count.
-        await TestTimeouts.Eventually(() => Task.FromResult(Interlocked.Read(ref failures) >= 1), "the failed fan-outs are counted");
+        await TestTimeouts.Eventually(() => Task.FromResult(failures.Values.Sum() >= 1), "the failed fan-outs are counted");
     }
 
     [Fact]
     public async Task MessagesStoredWhileAFanOutIsInProgressGoOutTogetherInTheNextRun()
     {
-        var published = 0L;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            // Only this test's meters: other test classes publish in parallel.
-            if (instrument.Name == "switchboard.messages.published" && instrument.Meter.Scope == _services.GetRequiredService<IMeterFactory>())
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref published, value));
-        listener.Start();
+        using var published = new Recorded<long>("switchboard.messages.published", _services.GetRequiredService<IMeterFactory>());
         var store = new GatedStore();
         using var firstRunBusy = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
@@ -173,7 +155,7 @@ public sealed class GroupPublisherTests : IDisposable
             store.Issued[i].SetResult();
         }
         // Each of the five is stored (counted just before it settles) and waits behind the run in progress.
-        await TestTimeouts.Eventually(() => Task.FromResult(Interlocked.Read(ref published) == 6), "all six are stored");
+        await TestTimeouts.Eventually(() => Task.FromResult(published.Values.Sum() == 6), "all six are stored");
         await Task.Delay(50); // let the last of them settle after being counted
         Assert.All(next.Prepend(first), p => Assert.False(p.IsCompleted));
         release.Set();
@@ -270,21 +252,22 @@ public sealed class GroupPublisherRetirementTests : IDisposable
     [Fact]
     public async Task AGroupWithMessagesInFlightKeepsItsSequencerAndItsOrderAcrossASweep()
     {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var store = new GatedByOneStore(gate.Task);
+        var store = new GroupPublisherTests.GatedStore();
         var fanout = new PerGroupFanout();
         var publisher = Publisher(store, fanout);
 
         var first = Enumerable.Range(1, 3).Select(i => publisher.PublishAsync("g", null, "u", "U", $"m{i}", 100)).ToList();
         Assert.Equal(0, publisher.RetireIdle()); // three appends are in flight
         Assert.Equal(1, publisher.SequencerCount);
-        gate.SetResult();
+        store.Issued.ForEach(gate => gate.SetResult());
         await Task.WhenAll(first).DefaultTimeout();
 
         // Idle once the deliverer let go of it, which may be just after the acknowledgements.
         await TestTimeouts.Eventually(() => Task.FromResult(publisher.RetireIdle() == 1), "the idle sequencer is retired");
         Assert.Equal(0, publisher.SequencerCount);
-        Assert.Equal(4, (await publisher.PublishAsync("g", null, "u", "U", "m4", 100).DefaultTimeout()).Message.Offset);
+        var fourth = publisher.PublishAsync("g", null, "u", "U", "m4", 100);
+        store.Issued[3].SetResult();
+        Assert.Equal(4, (await fourth.DefaultTimeout()).Message.Offset);
         Assert.Equal([1, 2, 3, 4], fanout.Started["g"]);
     }
 
@@ -317,27 +300,6 @@ public sealed class GroupPublisherRetirementTests : IDisposable
                 Assert.Equal(Enumerable.Range(1, 8 * PerPublisher / groups.Length).Select(i => (long)i), started);
             }
         }
-    }
-
-    /// <summary>Offsets in call order; every append completes when the one gate opens.</summary>
-    private sealed class GatedByOneStore(Task gate) : IHistoryStore
-    {
-        private long _offset;
-
-        public ValueTask<AppendResult> AppendAsync(NewGroupMessage message, CancellationToken cancellationToken = default)
-        {
-            var offset = Interlocked.Increment(ref _offset);
-            return new ValueTask<AppendResult>(gate.ContinueWith(_ => new AppendResult(
-                new GroupMessage(message.Id, message.Group, offset, "e", message.SenderId, message.SenderName, message.Timestamp, message.Payload),
-                Duplicate: false), TaskScheduler.Default));
-        }
-
-        public ValueTask<StreamPosition> GetPositionAsync(string group, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public ValueTask<HistoryPage> ReadAsync(string group, long afterOffset, int limit, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
-
-        public ValueTask<int> TrimAsync(CancellationToken cancellationToken = default) => new(0);
     }
 }
 

@@ -101,18 +101,7 @@ public sealed class SqliteHistoryStoreTests(ITestOutputHelper output) : HistoryS
     public async Task EachCommittedBatchIsMeasuredWithItsSize()
     {
         using var services = new ServiceCollection().AddMetrics().AddSingleton<SwitchboardMetrics>().BuildServiceProvider();
-        var sizes = new System.Collections.Concurrent.ConcurrentBag<int>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            // Only this test's meter: other tests measure in parallel.
-            if (instrument.Name == "switchboard.history.batch.size" && instrument.Meter.Scope == services.GetRequiredService<IMeterFactory>())
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<int>((_, value, _, _) => sizes.Add(value));
-        listener.Start();
+        using var batches = new Recorded<int>("switchboard.history.batch.size", services.GetRequiredService<IMeterFactory>());
         var options = TestOptions();
         options.DataFolder = _folder;
         options.MaxBatchSize = 8;
@@ -121,9 +110,9 @@ public sealed class SqliteHistoryStoreTests(ITestOutputHelper output) : HistoryS
         var appends = Enumerable.Range(0, 200).Select(i => store.AppendAsync(Message("room", $"m{i}")).AsTask()).ToArray();
         await Task.WhenAll(appends).DefaultTimeout();
 
-        Assert.Equal(200, sizes.Sum());
-        Assert.All(sizes, size => Assert.InRange(size, 1, 8));
-        Assert.Equal(store.TransactionsCommitted, sizes.Count);
+        Assert.Equal(200, batches.Values.Sum());
+        Assert.All(batches.Values, size => Assert.InRange(size, 1, 8));
+        Assert.Equal(store.TransactionsCommitted, batches.Values.Count);
     }
 
     [Fact]

@@ -279,7 +279,14 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
                 if (Count >= count) break;
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) throw new TimeoutException($"received {Count} of {count} messages");
-                await Task.WhenAny(changed, Task.Delay(left));
+                try
+                {
+                    await changed.WaitAsync(left);
+                }
+                catch (TimeoutException)
+                {
+                    throw new TimeoutException($"received {Count} of {count} messages");
+                }
             }
         }
 
