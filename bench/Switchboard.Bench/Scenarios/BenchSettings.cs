@@ -12,7 +12,13 @@ internal sealed class BenchSettings
 
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(5);
 
-    public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// The discarded load each fresh server process gets before its points. Long enough for the
+    /// .NET servers' tiered JIT to finish (about 15 s of load, measured from /proc per thread):
+    /// with 2 s, a server with more code (Switchboard's publish path, SQLite) was still being
+    /// compiled during its first points, and the comparison measured the JIT, not the server.
+    /// </summary>
+    public TimeSpan Warmup { get; set; } = TimeSpan.FromSeconds(15);
 
     public ServerKind[] Servers { get; set; } = ServerKinds.All;
 

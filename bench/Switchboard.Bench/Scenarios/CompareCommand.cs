@@ -16,7 +16,7 @@ internal static class CompareCommand
     {
         var runs = new Option<int?>("--runs") { Description = "Runs of every point (default 3)." };
         var duration = new Option<double?>("--duration") { Description = "Seconds measured per point (default 5)." };
-        var warmup = new Option<double?>("--warmup") { Description = "Seconds of warm-up per server process (default 2)." };
+        var warmup = new Option<double?>("--warmup") { Description = "Seconds of warm-up per server process (default 15: until the JIT has finished)." };
         var servers = new Option<string[]>("--servers") { Description = "Servers to compare: " + string.Join(", ", ServerKinds.All.Select(k => k.Name())), AllowMultipleArgumentsPerToken = true };
         var scenarios = new Option<string[]>("--scenarios") { Description = "Scenarios to run: " + string.Join(", ", BenchSettings.AllScenarios), AllowMultipleArgumentsPerToken = true };
         var protocols = new Option<string[]>("--protocols") { Description = "Protocols of the SignalR servers in the fan-out scenario: json, messagepack.", AllowMultipleArgumentsPerToken = true };
