@@ -33,12 +33,13 @@ internal static class HistoryBenchmark
         await using (var off = await PeerProcess.StartSwitchboardAsync(new() { ["Switchboard__History__Enabled"] = "false" }))
         {
             // A first round that is not measured: both servers reach tiered (optimised) code for
-            // every load before any number is taken, so run 1 does not measure the JIT.
+            // every load before any number is taken, so run 1 does not measure the JIT (which
+            // keeps compiling for about 15 s of load: 5 s at each of the default three counts).
             foreach (var publishers in publisherCounts)
             {
                 foreach (var server in new[] { durable, off })
                 {
-                    await PublishRateAsync(server, token, publishers, TimeSpan.FromSeconds(3), $"warm{publishers}");
+                    await PublishRateAsync(server, token, publishers, TimeSpan.FromSeconds(5), $"warm{publishers}");
                 }
             }
             for (var run = 1; run <= runs; run++)
