@@ -4,7 +4,7 @@
 # `Switchboard.Bench compare` and writes docs/benchmarks.md (its side-by-side section), the raw
 # JSON and the SVG plots under docs/benchmarks/. Everything runs on 127.0.0.1.
 #
-#   bench/run.sh                       # the full comparison (about 40 minutes on 2 cores)
+#   bench/run.sh                       # the full comparison (about 50 minutes on 2 cores)
 #   bench/run.sh --quick --no-docs     # a short validation run that writes no docs
 #   bench/run.sh --scenarios fanout --servers switchboard plain-signalr --runs 1
 # Any option is passed on to `compare` (see `compare --help`).
