@@ -22,6 +22,7 @@ internal static class CompareCommand
         var protocols = new Option<string[]>("--protocols") { Description = "Protocols of the SignalR servers in the fan-out scenario: json, messagepack.", AllowMultipleArgumentsPerToken = true };
         var quick = new Option<bool>("--quick") { Description = "A short validation run: one run, 2 s points, a fifth of the connections; writes no docs unless --output is given." };
         var subscribers = new Option<int?>("--subscribers") { Description = "Subscribers of the fan-out group (default 1,000)." };
+        var httpConnections = new Option<int?>("--http-connections") { Description = "Connections wrk keeps open in the HTTP publish scenario, each with one request in flight (default 64)." };
         var idle = new Option<int?>("--idle") { Description = "Idle connections measured for memory (default 10,000)." };
         var max = new Option<int?>("--max-connections") { Description = "Bound of the largest-count probe (default 100,000)." };
         var sources = new Option<int?>("--source-addresses") { Description = "Loopback source addresses the connections spread over (default 8)." };
@@ -32,7 +33,7 @@ internal static class CompareCommand
         var merge = new Option<FileInfo?>("--merge") { Description = "An earlier run's raw JSON: its results are kept except for the scenario and server pairs run now, and the report covers both." };
         var command = new Command("compare", "Runs the side-by-side comparison against the built servers (bench/run.sh builds them first) and writes docs/benchmarks.md.")
         {
-            runs, duration, warmup, servers, scenarios, protocols, quick, subscribers, idle, max, sources, noLive, output, noDocs, note, merge,
+            runs, duration, warmup, servers, scenarios, protocols, quick, subscribers, httpConnections, idle, max, sources, noLive, output, noDocs, note, merge,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -58,6 +59,7 @@ internal static class CompareCommand
                 }).ToArray();
             }
             if (parse.GetValue(subscribers) is { } sub) settings.Subscribers = sub;
+            if (parse.GetValue(httpConnections) is { } hc) settings.HttpConnections = hc;
             if (parse.GetValue(idle) is { } i) settings.IdleConnections = i;
             if (parse.GetValue(max) is { } m) settings.MaxConnections = m;
             if (parse.GetValue(sources) is { } so) settings.SourceAddresses = so;

@@ -5,8 +5,8 @@ namespace Switchboard.Core.History;
 /// <summary>History store log messages. Payloads, sender names and group names are never logged.</summary>
 internal static partial class HistoryLog
 {
-    [LoggerMessage(2001, LogLevel.Information, "History store opened {Path} (WAL journal, synchronous=FULL).")]
-    public static partial void Opened(ILogger logger, string path);
+    [LoggerMessage(2001, LogLevel.Information, "History store opened {Path} (WAL journal, durability {Durability}).")]
+    public static partial void Opened(ILogger logger, string path, HistoryDurability durability);
 
     [LoggerMessage(2002, LogLevel.Information, "History store closed {Path}.")]
     public static partial void Closed(ILogger logger, string path);

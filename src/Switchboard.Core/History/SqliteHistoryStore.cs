@@ -126,7 +126,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
         _writerLoop = Task.Run(RunWriterLoopAsync);
         _trimLoop = Task.Run(RunTrimLoopAsync);
-        HistoryLog.Opened(_logger, _path);
+        HistoryLog.Opened(_logger, _path, _options.Durability);
     }
 
     /// <summary>

@@ -66,6 +66,19 @@ public sealed class SqliteHistoryStoreTests(ITestOutputHelper output) : HistoryS
         Assert.True(File.Exists(store.DatabasePath));
         using var side = SideConnection(store);
         Assert.Equal("wal", Execute(side, "PRAGMA journal_mode;"));
+        // The opening line says what an acknowledged message survives (it said synchronous=FULL whatever the setting).
+        Assert.Contains(Logger.Entries, e => e.EventId.Id == 2001 && e.Message.EndsWith("(WAL journal, durability PowerLoss).", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheOpeningLogLineNamesTheDurabilityInForce()
+    {
+        var options = TestOptions();
+        options.Durability = HistoryDurability.ProcessCrash;
+        await OpenSqliteAsync(options);
+
+        var opened = Assert.Single(Logger.Entries, e => e.EventId.Id == 2001);
+        Assert.EndsWith("(WAL journal, durability ProcessCrash).", opened.Message, StringComparison.Ordinal);
     }
 
     [Fact]
