@@ -57,8 +57,8 @@ public sealed class ShutdownGateTests(SwitchboardFactory server) : IClassFixture
         var lifetime = new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance);
         var manager = new RegistryHubLifetimeManager<ChatHub>(new StoppingServices(server.Services, lifetime),
             server.Get<HubLifetimeManagerChoice>(), server.Get<ConnectionRegistry>(), server.Get<SlowConsumerGuard>());
-        var before = Connection("connected-before-the-stop-signal");
-        var after = Connection("connected-after-the-stop-signal");
+        var (before, beforeInput) = Connection("connected-before-the-stop-signal");
+        var (after, _) = Connection("connected-after-the-stop-signal");
         var abortedAfter = Aborted(after);
         try
         {
@@ -67,7 +67,10 @@ public sealed class ShutdownGateTests(SwitchboardFactory server) : IClassFixture
             await manager.OnConnectedAsync(after).DefaultTimeout();
 
             await abortedAfter.DefaultTimeout();
-            Assert.False(before.ConnectionAborted.IsCancellationRequested); // the shutdown closes it, not the gate
+            // The shutdown closes it, not the gate. Abort() cancels the connection's pending read
+            // at once (its token only later, on the pool), so a wrong abort would show here already.
+            Assert.False(beforeInput.TryRead(out var read) && read.IsCanceled, "the connection made before the stop signal was aborted");
+            Assert.False(before.ConnectionAborted.IsCancellationRequested);
         }
         finally
         {
@@ -76,20 +79,23 @@ public sealed class ShutdownGateTests(SwitchboardFactory server) : IClassFixture
         }
     }
 
-    /// <summary>A hub connection context on a real connection context and pipes, with no client behind it.</summary>
-    private static HubConnectionContext Connection(string id)
+    /// <summary>
+    /// A hub connection context on a real connection context and pipes, with no client behind it,
+    /// and the input it reads from (which its Abort cancels synchronously).
+    /// </summary>
+    private static (HubConnectionContext Connection, PipeReader Input) Connection(string id)
     {
         var toApplication = new Pipe();
         var toTransport = new Pipe();
         var connection = new DefaultConnectionContext(id,
             new Duplex(toApplication.Reader, toTransport.Writer), new Duplex(toTransport.Reader, toApplication.Writer));
-        return new HubConnectionContext(connection, new HubConnectionContextOptions
+        return (new HubConnectionContext(connection, new HubConnectionContextOptions
         {
             KeepAliveInterval = TimeSpan.FromSeconds(15),
             ClientTimeoutInterval = TimeSpan.FromSeconds(30),
             StreamBufferCapacity = 10,
             MaximumParallelInvocations = 1,
-        }, NullLoggerFactory.Instance);
+        }, NullLoggerFactory.Instance), connection.Transport.Input);
     }
 
     private static Task Aborted(HubConnectionContext connection)
