@@ -13,6 +13,7 @@ using Switchboard.Bench.Soak;
 //   ... store [appenders] [seconds]
 //   ... report <results.json>
 //   ... soak [--connections 5000] [--minutes 10] [--churn 20] [--rate 200] [--no-docs]
+GeneratorSockets.PreferInlineCompletions(); // before any socket exists
 var root = new RootCommand("Switchboard's benchmark tool: the side-by-side comparison (compare), the durable-history benchmarks (history, store).");
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(HistoryCommand());

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Diagnostics.NETCore.Client;
+using Switchboard.Bench.Clients;
 using Switchboard.Bench.Load;
 
 namespace Switchboard.Bench.Peers;
@@ -186,6 +187,7 @@ internal sealed partial class PeerProcess : IAsyncDisposable
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add("http://127.0.0.1:0");
         foreach (var (k, v) in environment) start.Environment[k] = v;
+        GeneratorSockets.Unset(start);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         return start;

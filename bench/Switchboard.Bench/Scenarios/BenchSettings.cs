@@ -107,6 +107,7 @@ internal sealed class BenchSettings
         ["protocols"] = string.Join(",", Protocols),
         ["payloadLength"] = PayloadLength.ToString(),
         ["sourceAddresses"] = SourceAddresses.ToString(),
+        ["generatorInlineCompletions"] = GeneratorSockets.InlineCompletions ? "true" : "false",
         ["subscribers"] = Subscribers.ToString(),
         ["fanoutPublishers"] = FanoutPublishers.ToString(),
         ["fanoutRates"] = string.Join(",", FanoutRates),
