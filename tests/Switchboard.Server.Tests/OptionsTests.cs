@@ -14,6 +14,7 @@ public sealed class OptionsTests(SwitchboardFactory server) : IClassFixture<Swit
         Assert.False(hub.EnableDetailedErrors); // only in Development
         Assert.Equal(32 * 1024, hub.MaximumReceiveMessageSize);
         Assert.Equal(10, hub.StreamBufferCapacity);
+        Assert.Equal(1, hub.MaximumParallelInvocationsPerClient);
         Assert.Equal(TimeSpan.FromSeconds(15), hub.KeepAliveInterval);
         Assert.Equal(TimeSpan.FromSeconds(30), hub.ClientTimeoutInterval);
         Assert.Equal(TimeSpan.FromSeconds(15), hub.HandshakeTimeout);
@@ -31,9 +32,12 @@ public sealed class OptionsTests(SwitchboardFactory server) : IClassFixture<Swit
             ["SignalR:KeepAliveInterval"] = "00:00:05",
             ["SignalR:ClientTimeoutInterval"] = "00:00:12",
             ["SignalR:EnableDetailedErrors"] = "true",
+            ["SignalR:MaximumParallelInvocationsPerClient"] = "8",
         });
         _ = custom.BaseUrl;
         var hub = custom.Get<IOptions<HubOptions>>().Value;
+
+        Assert.Equal(8, hub.MaximumParallelInvocationsPerClient);
 
         Assert.Equal((65536L, 20, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(12), true),
             (hub.MaximumReceiveMessageSize!.Value, hub.StreamBufferCapacity!.Value, hub.KeepAliveInterval!.Value, hub.ClientTimeoutInterval!.Value, hub.EnableDetailedErrors!.Value));
@@ -42,6 +46,7 @@ public sealed class OptionsTests(SwitchboardFactory server) : IClassFixture<Swit
     [Theory]
     [InlineData("SignalR__ClientTimeoutInterval", "00:00:10", "SignalR:ClientTimeoutInterval must be longer than SignalR:KeepAliveInterval")]
     [InlineData("SignalR__MaximumReceiveMessageSize", "10", "SignalR:MaximumReceiveMessageSize must be between")]
+    [InlineData("SignalR__MaximumParallelInvocationsPerClient", "0", "SignalR:MaximumParallelInvocationsPerClient must be between 1 and 1024")]
     [InlineData("Switchboard__AllowAnonymousHubs__0", "secure-chat", "Switchboard:AllowAnonymousHubs cannot contain 'secure-chat'")]
     [InlineData("Switchboard__AllowAnonymousHubs__0", "nope", "Switchboard:AllowAnonymousHubs contains 'nope'")]
     [InlineData("Switchboard__History__MaxMessagesPerGroup", "0", "Switchboard:History:MaxMessagesPerGroup must be at least 1")]

@@ -13,6 +13,8 @@ internal sealed class SignalRSettingsValidator : IValidateOptions<SignalRSetting
             failures.Add("SignalR:MaximumReceiveMessageSize must be between 1024 and 16777216 bytes.");
         if (o.StreamBufferCapacity is < 1 or > 10_000)
             failures.Add("SignalR:StreamBufferCapacity must be between 1 and 10000.");
+        if (o.MaximumParallelInvocationsPerClient is < 1 or > 1024)
+            failures.Add("SignalR:MaximumParallelInvocationsPerClient must be between 1 and 1024.");
         if (o.KeepAliveInterval <= TimeSpan.Zero)
             failures.Add("SignalR:KeepAliveInterval must be positive.");
         if (o.ClientTimeoutInterval <= o.KeepAliveInterval)

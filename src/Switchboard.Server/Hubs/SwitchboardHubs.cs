@@ -78,6 +78,7 @@ public static class SwitchboardHubs
             hub.KeepAliveInterval = s.KeepAliveInterval;
             hub.ClientTimeoutInterval = s.ClientTimeoutInterval;
             hub.HandshakeTimeout = s.HandshakeTimeout;
+            hub.MaximumParallelInvocationsPerClient = s.MaximumParallelInvocationsPerClient;
         });
         return builder;
     }
