@@ -63,11 +63,16 @@ public sealed class TwoNodesExampleTests
             try
             {
                 // Round robin spreads connections over both nodes once HAProxy's own health checks
-                // see both up, which may lag the readiness seen above: connect until both hold some.
+                // (every second) see both up, which may lag the readiness seen above (both of its
+                // answers may have come from one node): connect until both hold some, bounded in
+                // time and count, pacing the connects after the first four so a check can pass.
                 double[] perNode = [0, 0];
+                var connectUntil = DateTime.UtcNow + TestTimeouts.Network;
                 while (clients.Count < 4 || perNode.Any(n => n < 1))
                 {
-                    Assert.True(clients.Count < 16, $"connections did not reach both nodes: {string.Join(", ", perNode)}");
+                    Assert.True(clients.Count < 64 && DateTime.UtcNow < connectUntil,
+                        $"connections did not reach both nodes: {string.Join(", ", perNode)}");
+                    if (clients.Count >= 4) await Task.Delay(100);
                     var token = tokens.Issue($"u{clients.Count}", $"U{clients.Count}", []);
                     var connection = new HubConnectionBuilder().WithUrl(proxy + HubRoutes.Chat, o =>
                     {
