@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Switchboard.Server.Authentication;
+using Switchboard.Server.Tests.Infrastructure;
 
 namespace Switchboard.Server.Tests;
 
@@ -106,5 +107,37 @@ public sealed class ValidatedTokensTests
             cache.Add($"live-{i}", Principal("u"), Start.AddHours(1));
         }
         Assert.True(cache.Count <= ValidatedTokens.Capacity, $"{cache.Count} tokens remembered");
+    }
+
+    [Fact]
+    public void AdditionsRacingForTheLastPlaceNeverTakeTheCachePastItsCapacity()
+    {
+        // As many racers as cores, each spinning on the start flag, so that they add at the same moment.
+        var racers = Math.Max(2, Environment.ProcessorCount);
+        for (var round = 0; round < 50; round++)
+        {
+            var (cache, _) = Create(TimeSpan.Zero);
+            for (var i = 0; i < ValidatedTokens.Capacity - 1; i++)
+            {
+                cache.Add($"token-{i}", Principal("u"), Start.AddHours(1));
+            }
+            // One place left.
+            var ready = 0;
+            var go = 0;
+            var threads = Enumerable.Range(0, racers).Select(r => new Thread(() =>
+            {
+                Interlocked.Increment(ref ready);
+                var spin = new SpinWait();
+                while (Volatile.Read(ref go) == 0) spin.SpinOnce(sleep1Threshold: -1);
+                cache.Add($"racer-{r}", Principal("u"), Start.AddHours(1));
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (Volatile.Read(ref ready) < racers && waited.Elapsed < TestTimeouts.Network) Thread.Yield();
+            Volatile.Write(ref go, 1);
+            Assert.All(threads, t => Assert.True(t.Join(TestTimeouts.Network)));
+
+            Assert.True(cache.Count <= ValidatedTokens.Capacity, $"round {round}: {cache.Count} tokens remembered");
+        }
     }
 }

@@ -19,7 +19,9 @@ namespace Switchboard.Server.Authentication;
 /// process, and an entry is used only while its token is inside its lifetime plus
 /// <see cref="JwtOptions.ClockSkew"/>, the same bound the validator applies. A token that
 /// failed validation is never remembered. The cache holds at most <see cref="Capacity"/>
-/// tokens; when full, expired ones are dropped, and if that is not enough, all of them.
+/// tokens, also under concurrent additions (they take a lock: an addition follows a full
+/// validation, which costs far more); when full, expired ones are dropped, and if that is not
+/// enough, all of them.
 /// </para>
 /// </summary>
 public sealed class ValidatedTokens(IOptions<JwtOptions> options, TimeProvider time)
@@ -29,7 +31,7 @@ public sealed class ValidatedTokens(IOptions<JwtOptions> options, TimeProvider t
 
     private readonly ConcurrentDictionary<TokenHash, Entry> _entries = new();
     private readonly TimeSpan _clockSkew = options.Value.ClockSkew;
-    private readonly Lock _pruneLock = new();
+    private readonly Lock _addLock = new();
     private long _hits;
 
     private readonly record struct TokenHash(ulong A, ulong B, ulong C, ulong D);
@@ -76,33 +78,34 @@ public sealed class ValidatedTokens(IOptions<JwtOptions> options, TimeProvider t
         {
             return;
         }
-        if (_entries.Count >= Capacity)
+        var key = Hash(token);
+        var entry = new Entry(slimPrincipal, expiresUtc, usableUntil);
+        // Under the lock, the count checked is the count the addition makes room in: lookups and
+        // their removals of expired entries only ever lower it.
+        lock (_addLock)
         {
-            Prune();
+            if (_entries.Count >= Capacity && !_entries.ContainsKey(key))
+            {
+                Prune();
+            }
+            _entries[key] = entry;
         }
-        _entries[Hash(token)] = new Entry(slimPrincipal, expiresUtc, usableUntil);
     }
 
+    /// <summary>Makes room in a full cache; called under <see cref="_addLock"/>.</summary>
     private void Prune()
     {
-        lock (_pruneLock)
+        var now = time.GetUtcNow();
+        foreach (var (key, entry) in _entries)
         {
-            if (_entries.Count < Capacity)
+            if (now > entry.UsableUntil)
             {
-                return;
+                _entries.TryRemove(key, out _);
             }
-            var now = time.GetUtcNow();
-            foreach (var (key, entry) in _entries)
-            {
-                if (now > entry.UsableUntil)
-                {
-                    _entries.TryRemove(key, out _);
-                }
-            }
-            if (_entries.Count >= Capacity * 9 / 10)
-            {
-                _entries.Clear(); // only an optimisation: the next requests validate in full again
-            }
+        }
+        if (_entries.Count >= Capacity * 9 / 10)
+        {
+            _entries.Clear(); // only an optimisation: the next requests validate in full again
         }
     }
 
