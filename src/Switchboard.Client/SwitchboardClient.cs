@@ -17,6 +17,10 @@ namespace Switchboard.Client;
 /// <item>When the gap cannot be filled (the history's epoch changed, or the missed messages
 /// were trimmed), <see cref="RecoveryFailed"/> says so; the client continues from the group's
 /// current position and the application should reload what it shows.</item>
+/// <item>When the server refuses a group after a reconnect (for example <c>too_many_groups</c>,
+/// because the user was added to groups meanwhile, or <c>rate_limited</c> while paging),
+/// <see cref="SubscriptionLost"/> says so; the client stops following that group and goes on
+/// with the others.</item>
 /// </list>
 /// All events are raised on one background task, one at a time.
 /// </summary>
@@ -69,8 +73,15 @@ public sealed class SwitchboardClient : IAsyncDisposable
     public event Action<PresenceEvent>? PresenceLeft;
     public event Action<Exception?>? Reconnecting;
 
-    /// <summary>The groups were subscribed again after a reconnect and what was missed has been delivered.</summary>
+    /// <summary>The groups were subscribed again after a reconnect and what was missed has been delivered (groups refused meanwhile raised <see cref="SubscriptionLost"/>).</summary>
     public event Action? Resubscribed;
+
+    /// <summary>
+    /// After a reconnect the server refused to subscribe a group again, or to page the messages it
+    /// missed (the error's code says why). The client no longer follows the group; the loss
+    /// carries the last position delivered. Call <see cref="SubscribeAsync"/> to follow it again.
+    /// </summary>
+    public event Action<SubscriptionLoss>? SubscriptionLost;
 
     /// <summary>
     /// A live message arrived beyond the next offset (a message was lost on the way, or another
@@ -93,13 +104,29 @@ public sealed class SwitchboardClient : IAsyncDisposable
     public async Task<SubscribeResult> SubscribeAsync(string group, int history = 0, bool presence = false, CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource<SubscribeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var state = new GroupState(presence);
         await Enqueue(() =>
         {
-            _groups[group] = new GroupState(presence);
+            lock (_groups) _groups[group] = state;
             return Task.CompletedTask;
         });
-        var result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group,
-            new SubscribeRequest { History = history, Presence = presence }, cancellationToken);
+        SubscribeResult result;
+        try
+        {
+            result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group,
+                new SubscribeRequest { History = history, Presence = presence }, cancellationToken);
+        }
+        catch (Exception)
+        {
+            // Not subscribed: a reconnect must not try this group again (a refused name would be
+            // refused again, and stop the groups after it from being resubscribed).
+            await Enqueue(() =>
+            {
+                Forget(group, state);
+                return Task.CompletedTask;
+            });
+            throw;
+        }
         await Enqueue(async () =>
         {
             await ApplyAsync(group, result, first: true);
@@ -110,7 +137,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
 
     public async Task UnsubscribeAsync(string group, CancellationToken cancellationToken = default)
     {
-        await Enqueue(() => { _groups.Remove(group); return Task.CompletedTask; });
+        await Enqueue(() => { lock (_groups) _groups.Remove(group); return Task.CompletedTask; });
         await Connection.InvokeAsync(HubMethods.Unsubscribe, group, cancellationToken);
     }
 
@@ -275,7 +302,9 @@ public sealed class SwitchboardClient : IAsyncDisposable
 
     private async Task ResubscribeAllAsync()
     {
-        foreach (var (group, state) in _groups.ToList())
+        List<KeyValuePair<string, GroupState>> groups;
+        lock (_groups) groups = [.. _groups];
+        foreach (var (group, state) in groups)
         {
             state.Resubscribing = true;
             var request = new SubscribeRequest { Presence = state.Presence };
@@ -284,18 +313,36 @@ public sealed class SwitchboardClient : IAsyncDisposable
                 request.Offset = state.Offset;
                 request.Epoch = state.Epoch;
             }
-            SubscribeResult result;
             try
             {
-                result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, request);
+                var result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, request);
+                await ApplyAsync(group, result, first: state.Epoch is null);
             }
             catch (Exception) when (Connection.State != HubConnectionState.Connected)
             {
                 return; // dropped again; the next Reconnected resubscribes
             }
-            await ApplyAsync(group, result, first: state.Epoch is null);
+            catch (Exception e)
+            {
+                // Refused by the server: this group is lost, the others go on.
+                var loss = new SubscriptionLoss(group, state.Offset, state.Epoch, e);
+                Forget(group, state);
+                SubscriptionLost?.Invoke(loss);
+            }
         }
         Resubscribed?.Invoke();
+    }
+
+    /// <summary>Stops following <paramref name="group"/> if <paramref name="state"/> is still its state.</summary>
+    private void Forget(string group, GroupState state)
+    {
+        lock (_groups)
+        {
+            if (_groups.TryGetValue(group, out var current) && ReferenceEquals(current, state))
+            {
+                _groups.Remove(group);
+            }
+        }
     }
 
     private sealed class GroupState(bool presence)
@@ -318,3 +365,9 @@ public sealed class SwitchboardClient : IAsyncDisposable
 
 /// <summary>Recovery of <see cref="Group"/> was impossible: what the client had, and the epoch it continues with.</summary>
 public sealed record RecoveryFailure(string Group, long LastOffset, string? LastEpoch, string CurrentEpoch);
+
+/// <summary>
+/// <see cref="Group"/> could not be followed again after a reconnect: the last position delivered
+/// (<see cref="LastEpoch"/> is null when nothing was) and the server's refusal.
+/// </summary>
+public sealed record SubscriptionLoss(string Group, long LastOffset, string? LastEpoch, Exception Error);

@@ -2,6 +2,7 @@ import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import type {
   GroupEnvelope, GroupPresence, HistoryPage, PresenceEvent, PublishResult, RecoveryFailure, SubscribeRequest, SubscribeResult,
+  SubscriptionLoss,
 } from "./types.js";
 
 export interface SwitchboardClientOptions {
@@ -32,8 +33,14 @@ export interface SwitchboardClientEvents {
   presenceJoined: (event: PresenceEvent) => void;
   presenceLeft: (event: PresenceEvent) => void;
   reconnecting: (error?: Error) => void;
-  /** Groups subscribed again after a reconnect, and what was missed delivered. */
+  /** Groups subscribed again after a reconnect, and what was missed delivered (groups refused meanwhile raised `subscriptionLost`). */
   resubscribed: () => void;
+  /**
+   * After a reconnect the server refused to subscribe a group again, or to page what it missed
+   * (the error says why, e.g. `too_many_groups` or `rate_limited`). The client no longer follows
+   * the group; `subscribe` follows it again.
+   */
+  subscriptionLost: (loss: SubscriptionLoss) => void;
   /** Closed for good. */
   close: (error?: Error) => void;
 }
@@ -57,7 +64,7 @@ export class SwitchboardClient {
   private readonly groups = new Map<string, GroupState>();
   private readonly listeners: { [K in keyof SwitchboardClientEvents]: Set<SwitchboardClientEvents[K]> } = {
     message: new Set(), recoveryFailed: new Set(), chatMessage: new Set(), presenceJoined: new Set(),
-    presenceLeft: new Set(), reconnecting: new Set(), resubscribed: new Set(), close: new Set(),
+    presenceLeft: new Set(), reconnecting: new Set(), resubscribed: new Set(), subscriptionLost: new Set(), close: new Set(),
   };
   private queue: Promise<void> = Promise.resolve();
   private readonly pageSize: number;
@@ -114,8 +121,17 @@ export class SwitchboardClient {
   /** Subscribes to a group's envelopes, first delivering its last `history` messages. */
   async subscribe(group: string, options: { history?: number; presence?: boolean } = {}): Promise<SubscribeResult> {
     const presence = options.presence ?? false;
-    await this.enqueue(async () => { this.groups.set(group, { presence, epoch: null, offset: 0, early: [] }); });
-    const result = await this.connection.invoke<SubscribeResult>("Subscribe", group, { history: options.history ?? 0, presence } satisfies SubscribeRequest);
+    const state: GroupState = { presence, epoch: null, offset: 0, early: [] };
+    await this.enqueue(async () => { this.groups.set(group, state); });
+    let result: SubscribeResult;
+    try {
+      result = await this.connection.invoke<SubscribeResult>("Subscribe", group, { history: options.history ?? 0, presence } satisfies SubscribeRequest);
+    } catch (error) {
+      // Not subscribed: a reconnect must not try this group again (a refused name would be
+      // refused again, and stop the groups after it from being resubscribed).
+      await this.enqueue(async () => this.forget(group, state));
+      throw error;
+    }
     await this.enqueue(() => this.apply(group, result, true));
     return result;
   }
@@ -234,15 +250,22 @@ export class SwitchboardClient {
         request.offset = state.offset;
         request.epoch = state.epoch;
       }
-      let result: SubscribeResult;
       try {
-        result = await this.connection.invoke<SubscribeResult>("Subscribe", group, request);
+        const result = await this.connection.invoke<SubscribeResult>("Subscribe", group, request);
+        await this.apply(group, result, state.epoch === null);
       } catch (error) {
         if (this.connection.state !== signalR.HubConnectionState.Connected) return; // dropped again; the next reconnect resubscribes
-        throw error;
+        // Refused by the server: this group is lost, the others go on.
+        const loss: SubscriptionLoss = { group, lastOffset: state.offset, lastEpoch: state.epoch, error: error as Error };
+        this.forget(group, state);
+        this.emit("subscriptionLost", loss);
       }
-      await this.apply(group, result, state.epoch === null);
     }
     this.emit("resubscribed");
+  }
+
+  /** Stops following `group` if `state` is still its state. */
+  private forget(group: string, state: GroupState): void {
+    if (this.groups.get(group) === state) this.groups.delete(group);
   }
 }

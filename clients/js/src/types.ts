@@ -72,3 +72,11 @@ export interface RecoveryFailure {
   lastEpoch: string | null;
   currentEpoch: string;
 }
+
+/** `group` could not be followed again after a reconnect: the last position delivered (`lastEpoch` null when nothing was) and the server's refusal. */
+export interface SubscriptionLoss {
+  group: string;
+  lastOffset: number;
+  lastEpoch: string | null;
+  error: Error;
+}

@@ -119,6 +119,32 @@ test("messages published while the client is away arrive in order before newer o
   }
 });
 
+test("a subscribe the server refused is not tried again after a reconnect", async () => {
+  const g = group();
+  const proxy = await startProxy(server.baseUrl);
+  const c = client(proxy.url);
+  const resubscribed = withTimeout(new Promise((r) => c.on("resubscribed", r)), TIMEOUT, "resubscribed");
+  const lost = [];
+  c.on("subscriptionLost", (loss) => lost.push(loss));
+  const publisher = await plainPublisher(server.baseUrl);
+  try {
+    await withTimeout(c.start(), TIMEOUT, "start");
+    await assert.rejects(c.subscribe("has space"), /group_name_invalid/);
+    await c.subscribe(g);
+    proxy.cutAll();
+    await resubscribed;
+    const next = withTimeout(new Promise((r) => c.on("message", r)), TIMEOUT, "a message after the reconnect");
+    await publisher.invoke("Publish", g, { message: "after" });
+    assert.equal((await next).payload, "after");
+    assert.ok(proxy.accepted >= 2, "the client reconnected through the proxy");
+    assert.deepEqual(lost, []); // the refused name was never followed, so it is not lost either
+    assert.equal(c.positionOf("has space"), undefined);
+  } finally {
+    await Promise.all([c.stop(), publisher.stop()]);
+    await proxy.close();
+  }
+});
+
 test("presence events arrive for a group subscribed with presence", async () => {
   const g = group();
   const c = client(server.baseUrl);
@@ -174,6 +200,59 @@ describe("a server that keeps 10 messages per group", () => {
       await publisher.invoke("Publish", g, { message: "m31" });
       assert.deepEqual(failure, { group: g, lastOffset: 0, lastEpoch: first.epoch, currentEpoch: first.epoch });
       assert.equal((await next).offset, 31);
+    } finally {
+      await Promise.all([c.stop(), publisher.stop()]);
+      await proxy.close();
+    }
+  });
+});
+
+describe("a server allowing 3 groups per connection", () => {
+  let small;
+  before(async () => {
+    small = await startServer({ Switchboard__Limits__MaxGroupsPerConnection: "3" });
+  });
+  after(() => small?.stop());
+
+  test("a group refused after a reconnect is reported with its last position, and the others go on", async () => {
+    // The user follows two groups; meanwhile an operator adds them to two user-level groups, which
+    // the server applies to every connection of theirs (counted, never refused). After a reconnect
+    // those two are in before the client asks again: the first group it follows gets the last
+    // place and the second is refused with too_many_groups.
+    const user = "q-" + Math.random().toString(36).slice(2, 10);
+    const [reader, writer, ops] = await Promise.all([small.token(user), small.token("writer"), small.token("ops", { roles: ["Publisher"] })]);
+    const [kept, refused] = [`k-${user}`, `r-${user}`];
+    const proxy = await startProxy(small.baseUrl);
+    const c = client(proxy.url, reader);
+    const lost = withTimeout(new Promise((r) => c.on("subscriptionLost", r)), TIMEOUT, "subscriptionLost");
+    const resubscribed = withTimeout(new Promise((r) => c.on("resubscribed", r)), TIMEOUT, "resubscribed");
+    let first;
+    const delivered = withTimeout(new Promise((r) => { first = r; }), TIMEOUT, "m1");
+    let keptAfter;
+    const keptDelivered = withTimeout(new Promise((r) => { keptAfter = r; }), TIMEOUT, "a message to the kept group");
+    c.on("message", (e) => {
+      if (e.payload === "m1") first(e);
+      if (e.group === kept) keptAfter(e);
+    });
+    const publisher = new signalR.HubConnectionBuilder().withUrl(small.baseUrl + "/hubs/chat", { accessTokenFactory: () => writer }).configureLogging(signalR.LogLevel.None).build();
+    try {
+      await withTimeout(Promise.all([c.start(), publisher.start()]), TIMEOUT, "start");
+      await c.subscribe(kept);
+      const refusedAt = await c.subscribe(refused);
+      await publisher.invoke("Publish", refused, { message: "m1" });
+      await delivered;
+      for (let i = 0; i < 2; i++) {
+        const added = await fetch(`${small.baseUrl}/api/groups/u${i}-${user}/users/${user}`, { method: "POST", headers: { authorization: `Bearer ${ops}` } });
+        assert.equal(added.status, 200);
+      }
+      proxy.cutAll();
+      const loss = await lost;
+      await resubscribed;
+      assert.deepEqual([loss.group, loss.lastOffset, loss.lastEpoch], [refused, 1, refusedAt.epoch]);
+      assert.match(loss.error.message, /too_many_groups/);
+      assert.equal(c.positionOf(refused), undefined);
+      await publisher.invoke("Publish", kept, { message: "still here" });
+      assert.equal((await keptDelivered).payload, "still here");
     } finally {
       await Promise.all([c.stop(), publisher.stop()]);
       await proxy.close();
