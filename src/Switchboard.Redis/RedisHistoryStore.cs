@@ -16,11 +16,19 @@ namespace Switchboard.Redis;
 /// publishing to one group never produce a duplicate or a gap, and a duplicate id is recognised
 /// whichever process saw it first.
 /// <para>
-/// Keys (P is <see cref="RedisOptions.ChannelPrefix"/>): <c>P:instance</c> (a random id made with
-/// the first write: epochs derive from it and the group name, so a Redis that lost its data
-/// gives every group a new epoch), <c>P:h:{group}</c> (the stream), <c>P:h:{group}:seq</c> (the
-/// last offset, never reset by retention), <c>P:h:{group}:id:{id}</c> (idempotency, expiring
-/// after the window) and <c>P:h:groups</c> (groups by last append, for retention).
+/// Keys (layout 2; P is <see cref="RedisOptions.ChannelPrefix"/>, G the group name with <c>%</c>,
+/// <c>{</c> and <c>}</c> escaped, so that no group's keys can be another group's or the store's
+/// own, whatever the name): <c>P:h2:instance</c> (a random id made with the first write: epochs
+/// derive from it and the group name, so a Redis that lost its data gives every group a new
+/// epoch), <c>P:h2:{G}</c> (the stream), <c>P:h2:{G}seq</c> (the last offset, never reset by
+/// retention), <c>P:h2:{G}id:{id}</c> (idempotency, expiring after the window) and
+/// <c>P:h2:groups</c> (groups by last append, for retention). Layout 1 (<c>P:h:{group}:seq</c>
+/// and so on) let a group named <c>room:seq</c> overwrite the counter of <c>room</c>; its keys
+/// are no longer read, and its new instance key gives every group a new epoch.
+/// </para>
+/// <para>
+/// The counter and the stream agree after any loss of the counter alone (an eviction, a partial
+/// restore): an append takes the next offset after both, and positions are read from both.
 /// </para>
 /// <para>
 /// Durability is Redis's: an acknowledged message is in Redis's memory, and survives a Redis
@@ -48,6 +56,12 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
           end
         end
         local off = redis.call('INCR', KEYS[2])
+        -- The counter alone may have been lost (evicted, restored apart): never reuse an offset.
+        local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+        if last[1] then
+          local top = tonumber(string.match(last[1][1], '^(%d+)'))
+          if off <= top then off = top + 1; redis.call('SET', KEYS[2], off) end
+        end
         redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], off .. '-0',
           'i', ARGV[6], 's', ARGV[7], 'n', ARGV[8], 't', ARGV[9], 'p', ARGV[10], 'f', ARGV[11])
         redis.call('ZADD', KEYS[5], now, ARGV[12])
@@ -60,13 +74,18 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
     private const string PositionScript = """
         local inst = redis.call('GET', KEYS[1])
         if not inst then inst = ARGV[1]; redis.call('SET', KEYS[1], inst) end
-        return {inst, tonumber(redis.call('GET', KEYS[2]) or '0')}
+        local top = tonumber(redis.call('GET', KEYS[2]) or '0')
+        local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+        if last[1] then top = math.max(top, tonumber(string.match(last[1][1], '^(%d+)'))) end
+        return {inst, top}
         """;
 
     private const string ReadScript = """
         local inst = redis.call('GET', KEYS[1])
         if not inst then inst = ARGV[1]; redis.call('SET', KEYS[1], inst) end
         local top = tonumber(redis.call('GET', KEYS[2]) or '0')
+        local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+        if last[1] then top = math.max(top, tonumber(string.match(last[1][1], '^(%d+)'))) end
         local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
         local firstOffset = top + 1
         if first[1] then firstOffset = tonumber(string.match(first[1][1], '^(%d+)')) end
@@ -113,8 +132,8 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         _options = options.Value;
         _time = time;
         _logger = logger;
-        _instanceKey = redis.Key("instance");
-        _groupsKey = redis.Key("h:groups");
+        _instanceKey = redis.Key("h2:instance");
+        _groupsKey = redis.Key("h2:groups");
         _retention = RetainAsync(_stopping.Token);
     }
 
@@ -130,7 +149,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         var flags = (message.SenderId is null ? 0 : 1) | (message.SenderName is null ? 0 : 2);
         var database = await _redis.DatabaseAsync();
         var reply = (RedisResult[])(await database.ScriptEvaluateAsync(AppendScript,
-            [_instanceKey, stream.Append(":seq"), stream, stream.Append(":id:" + message.Id), _groupsKey],
+            [_instanceKey, CounterKey(stream), stream, stream.Append("id:" + message.Id), _groupsKey],
             [
                 NewInstance(), message.Idempotent ? "1" : "0", window, NowMs(), 2L * _options.MaxMessagesPerGroup,
                 message.Id, message.SenderId ?? "", message.SenderName ?? "", message.Timestamp.Ticks, message.Payload,
@@ -156,7 +175,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var database = await _redis.DatabaseAsync();
         var stream = StreamKey(group);
-        var reply = (RedisResult[])(await database.ScriptEvaluateAsync(PositionScript, [_instanceKey, stream.Append(":seq")], [NewInstance()]))!;
+        var reply = (RedisResult[])(await database.ScriptEvaluateAsync(PositionScript, [_instanceKey, CounterKey(stream), stream], [NewInstance()]))!;
         return new StreamPosition((long)reply[1], Epoch((string)reply[0]!, group));
     }
 
@@ -169,7 +188,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         var database = await _redis.DatabaseAsync();
         var stream = StreamKey(group);
         var reply = (RedisResult[])(await database.ScriptEvaluateAsync(ReadScript,
-            [_instanceKey, stream.Append(":seq"), stream], [NewInstance(), afterOffset + 1, limit]))!;
+            [_instanceKey, CounterKey(stream), stream], [NewInstance(), afterOffset + 1, limit]))!;
         var epoch = Epoch((string)reply[0]!, group);
         var top = new StreamPosition((long)reply[1], epoch);
         var entries = (RedisResult[])reply[3]!;
@@ -239,7 +258,14 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
     /// <summary>The instance id the scripts set when Redis has none (new, or lost its data): fresh every time, so a wiped Redis gets a new one.</summary>
     private static string NewInstance() => Guid.NewGuid().ToString("N");
 
-    private RedisKey StreamKey(string group) => _redis.Key("h:" + group);
+    /// <summary>The group's stream: <c>P:h2:{G}</c>, G escaped so that the closing brace ends it.</summary>
+    internal RedisKey StreamKey(string group) => _redis.Key("h2:{" + EscapeGroup(group) + "}");
+
+    internal static RedisKey CounterKey(RedisKey stream) => stream.Append("seq");
+
+    /// <summary>One to one: <c>%</c>, <c>{</c> and <c>}</c> become <c>%25</c>, <c>%7B</c> and <c>%7D</c>.</summary>
+    internal static string EscapeGroup(string group) =>
+        group.AsSpan().IndexOfAny('%', '{', '}') < 0 ? group : group.Replace("%", "%25").Replace("{", "%7B").Replace("}", "%7D");
 
     private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 

@@ -81,6 +81,58 @@ public sealed class RedisHistoryStoreTests(RedisFixture redis) : HistoryStoreCon
         Assert.Equal((1, position.Epoch), (next.Message.Offset, next.Message.Epoch));
     }
 
+    [Fact]
+    public async Task GroupNamesShapedLikeTheStoresOwnKeysAreGroupsOfTheirOwn()
+    {
+        // An empty Redis whose first append goes to a group named like the retention set: in key
+        // layout 1 it took that key for a stream, and every later append anywhere failed.
+        await using var own = await RedisServer.StartAsync();
+        var connection = RedisStores.Connect(own, _prefix);
+        _connections.Add(connection);
+        var store = new RedisHistoryStore(connection, Options.Create(TestOptions()), Time, NullLogger<RedisHistoryStore>.Instance);
+        await using var _ = store;
+        async Task<long> Append(string group, string id)
+        {
+            var result = await store.AppendAsync(Message(group, id)).AsTask().DefaultTimeout();
+            Assert.False(result.Duplicate, $"{group}/{id} was taken for a duplicate");
+            return result.Message.Offset;
+        }
+
+        Assert.Equal(1, await Append("groups", "g1"));
+        Assert.Equal(1, await Append("room:seq", "s1")); // layout 1: the counter of "room"
+        Assert.Equal(2, await Append("room:seq", "s2"));
+        Assert.Equal(1, await Append("room", "seq"));    // layout 1: the id key of "room"/"seq" was the counter of "room:id"
+        Assert.Equal(1, await Append("room:id", "r1"));
+        Assert.Equal(2, await Append("room", "r2"));
+        Assert.Equal(1, await Append("a}seq", "b1"));    // the closing brace is escaped
+        Assert.Equal(1, await Append("a", "b2"));
+        Assert.Equal(1, await Append("a%7Dseq", "b3"));  // and the escape is one to one
+
+        await store.TrimAsync().AsTask().DefaultTimeout(); // retention goes over all of them
+        foreach (var (group, top) in new[] { ("groups", 1L), ("room:seq", 2L), ("room", 2L), ("room:id", 1L), ("a}seq", 1L), ("a", 1L) })
+        {
+            Assert.Equal(top, (await store.GetPositionAsync(group).AsTask().DefaultTimeout()).Offset);
+        }
+        Assert.Equal(["seq", "r2"], (await store.ReadAsync("room", 0, 10).AsTask().DefaultTimeout()).Messages.Select(m => m.Id));
+    }
+
+    [Fact]
+    public async Task AGroupWhoseCounterAloneWasLostContinuesAfterItsLastStoredOffset()
+    {
+        var store = (RedisHistoryStore)await OpenAsync();
+        for (var i = 1; i <= 5; i++) await store.AppendAsync(Message("room", $"m{i}")).AsTask().DefaultTimeout();
+        var admin = await redis.Server.AdminAsync();
+        Assert.True(await admin.KeyDeleteAsync(RedisHistoryStore.CounterKey(store.StreamKey("room")))); // as an eviction would
+
+        Assert.Equal(5, (await store.GetPositionAsync("room").AsTask().DefaultTimeout()).Offset);
+        Assert.Equal(5, (await store.ReadAsync("room", 0, 0).AsTask().DefaultTimeout()).Top.Offset);
+        var next = await store.AppendAsync(Message("room", "m6")).AsTask().DefaultTimeout();
+        Assert.Equal(6, next.Message.Offset);
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i),
+            (await store.ReadAsync("room", 0, 10).AsTask().DefaultTimeout()).Messages.Select(m => m.Offset));
+        Assert.Equal(7, (await store.AppendAsync(Message("room", "m7")).AsTask().DefaultTimeout()).Message.Offset);
+    }
+
     /// <summary>Retries while the client reconnects to a restarted Redis (it fails fast meanwhile).</summary>
     private static async Task<T> Eventually<T>(Func<Task<T>> action)
     {
