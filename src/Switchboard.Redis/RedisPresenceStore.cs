@@ -60,15 +60,17 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         local P, c, u, name, node = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
         local ck = P .. ':p:c:' .. c
         -- A process is alive from its first connection, not only from its first heartbeat:
-        -- otherwise another process could sweep it in between.
-        redis.call('SET', P .. ':p:alive:' .. node, '1', 'PX', ARGV[6], 'NX')
+        -- otherwise another process could sweep it in between. Whether this made the key is
+        -- returned: for a process that had registered before, its key was gone (swept, or Redis
+        -- lost its data), and the heartbeat that follows will find it present.
+        local created = redis.call('SET', P .. ':p:alive:' .. node, '1', 'PX', ARGV[6], 'NX') and 1 or 0
         if redis.call('EXISTS', ck) == 0 then
           redis.call('HSET', ck, 'u', u, 'n', name, 'node', node)
           redis.call('SADD', P .. ':p:nc:' .. node, c)
           redis.call('SADD', P .. ':p:uc:' .. u, c)
           redis.call('SADD', P .. ':p:nodes', node)
         end
-        return redis.call('SCARD', P .. ':p:uc:' .. u)
+        return {redis.call('SCARD', P .. ':p:uc:' .. u), created}
         """;
 
     private const string DisconnectScript = LeaveFunction + "\n" + """
@@ -145,7 +147,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     private readonly Task _upkeep;
     private volatile bool _dirty;
     private int _disposed;
-    private bool _registered;
+    private volatile bool _registered;
 
     public RedisPresenceStore(RedisConnection redis, TimeProvider time, ILogger<RedisPresenceStore> logger)
     {
@@ -162,7 +164,14 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     public async ValueTask<int> ConnectedAsync(string connectionId, string userId, string name)
     {
         lock (_lock) _mine.TryAdd(connectionId, new LocalConnection(userId, name));
-        return (int)(long)await Run(ConnectScript, _prefix, connectionId, userId, name, ProcessId, TimeoutMs);
+        var reply = (RedisResult[])(await Run(ConnectScript, _prefix, connectionId, userId, name, ProcessId, TimeoutMs))!;
+        if ((long)reply[1] == 1 && _registered)
+        {
+            // This process's heartbeat key was gone and this connect made it again, so the next
+            // heartbeat finds it present: the connections swept meanwhile go back with it.
+            _dirty = true;
+        }
+        return (int)(long)reply[0];
     }
 
     public async ValueTask<IReadOnlyList<PresenceChange>> DisconnectedAsync(string connectionId)

@@ -173,6 +173,33 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
         foreach (var owned in _owned) await owned.DisposeAsync();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AProcessSweptWhileStalledPutsItsConnectionsBack(bool aConnectArrivesBeforeItsHeartbeat)
+    {
+        // Background upkeep out of the way: the test runs each heartbeat and sweep itself.
+        var slow = new RedisOptions { HeartbeatInterval = TimeSpan.FromMinutes(1), ProcessTimeout = TimeSpan.FromMinutes(2) };
+        var a = Open(options: slow);
+        var b = Open(options: new RedisOptions { HeartbeatInterval = TimeSpan.FromMinutes(1), ProcessTimeout = TimeSpan.FromMinutes(2) });
+        await a.ConnectedAsync("a1", "amy", "Amy");
+        await a.JoinAsync("room", "a1");
+        await a.UpkeepOnceAsync();
+        // a stalls past its timeout: its heartbeat key expires and b sweeps it.
+        var admin = await redis.Server.AdminAsync();
+        Assert.True(await admin.KeyDeleteAsync(_prefix + ":p:alive:" + a.ProcessId));
+        await b.UpkeepOnceAsync();
+        Assert.Null(await b.GetConnectionUserAsync("a1"));
+
+        // a resumes; a connection that arrives before its next heartbeat makes its key again.
+        if (aConnectArrivesBeforeItsHeartbeat) await a.ConnectedAsync("a2", "bob", "Bob");
+        await a.UpkeepOnceAsync();
+
+        Assert.Equal("amy", await b.GetConnectionUserAsync("a1"));
+        Assert.Equal(1, (await b.GetGroupAsync("room")).Users);
+        Assert.True((await b.GetUserAsync("amy")).Online);
+    }
+
     [Fact]
     public async Task TwoProcessesSeeOneGroupAndOneUserTheSameWay()
     {
