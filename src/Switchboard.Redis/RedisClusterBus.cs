@@ -9,7 +9,8 @@ namespace Switchboard.Redis;
 /// <see cref="IClusterBus"/> over Redis pub/sub on channel <c>P:cluster</c>: a command sent on
 /// any process runs on every process (this one included) when it arrives. Pub/sub delivers at
 /// most once: a process cut off from Redis misses commands sent meanwhile (its connections were
-/// cut off too, and rejoin their user-level groups when they reconnect).
+/// cut off too, and rejoin their user-level groups when they reconnect). A process that starts
+/// while Redis is away subscribes once it is back.
 /// </summary>
 public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterBus> logger) : IClusterBus
 {
@@ -21,32 +22,79 @@ public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterB
         await subscriber.PublishAsync(_channel, JsonSerializer.Serialize(command, JsonSerializerOptions.Web));
     }
 
+    /// <summary>How long a failed subscription waits before it is tried again.</summary>
+    internal static readonly TimeSpan SubscribeRetryDelay = TimeSpan.FromSeconds(1);
+
     public void OnCommand(Func<ClusterCommand, Task> handler)
     {
         // Subscribing waits for Redis; start-up must not (Redis may be down), so it runs on its own.
         _ = SubscribeAsync(handler);
     }
 
+    /// <summary>
+    /// Subscribes, and keeps trying until it has: a process started while Redis is away must
+    /// still run the commands sent once Redis is back (with fail-fast settings the first attempt
+    /// throws at once, and a subscription never made is never restored).
+    /// </summary>
     private async Task SubscribeAsync(Func<ClusterCommand, Task> handler)
     {
-        var subscriber = await redis.SubscriberAsync();
-        var queue = await subscriber.SubscribeAsync(_channel);
-        queue.OnMessage(async message =>
+        for (var attempt = 1; ; attempt++)
         {
-            ClusterCommand? command;
+            ISubscriber? subscriber = null;
             try
             {
-                command = JsonSerializer.Deserialize<ClusterCommand>((string)message.Message!, JsonSerializerOptions.Web);
-            }
-            catch (JsonException e)
-            {
-                RedisLog.BadCommand(logger, e);
+                subscriber = await redis.SubscriberAsync();
+                var queue = await subscriber.SubscribeAsync(_channel);
+                queue.OnMessage(message => HandleAsync(message, handler));
+                if (attempt > 1)
+                {
+                    RedisLog.ClusterBusSubscribed(logger, attempt);
+                }
                 return;
             }
-            if (command is not null)
+            catch (ObjectDisposedException)
             {
-                await handler(command);
+                return; // the connection was closed: the process is stopping
             }
-        });
+            catch (Exception e)
+            {
+                if (attempt == 1)
+                {
+                    RedisLog.ClusterBusSubscribeFailed(logger, e);
+                }
+                if (subscriber is not null)
+                {
+                    // The client library keeps the failed subscription and would restore it when
+                    // Redis returns, with nobody reading its queue: drop it before the next try.
+                    try
+                    {
+                        await subscriber.UnsubscribeAsync(_channel);
+                    }
+                    catch (Exception)
+                    {
+                        // Unregistered locally before the server is asked; the server has nothing to forget.
+                    }
+                }
+            }
+            await Task.Delay(SubscribeRetryDelay);
+        }
+    }
+
+    private async Task HandleAsync(ChannelMessage message, Func<ClusterCommand, Task> handler)
+    {
+        ClusterCommand? command;
+        try
+        {
+            command = JsonSerializer.Deserialize<ClusterCommand>((string)message.Message!, JsonSerializerOptions.Web);
+        }
+        catch (JsonException e)
+        {
+            RedisLog.BadCommand(logger, e);
+            return;
+        }
+        if (command is not null)
+        {
+            await handler(command);
+        }
     }
 }

@@ -89,4 +89,10 @@ internal static partial class RedisLog
 
     [LoggerMessage(3007, LogLevel.Warning, "Redis history retention failed; it retries on the next interval.")]
     public static partial void TrimFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3008, LogLevel.Warning, "Could not subscribe to cluster commands (Redis away?); retrying every second until it can.")]
+    public static partial void ClusterBusSubscribeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3009, LogLevel.Information, "Subscribed to cluster commands after {Attempts} attempts.")]
+    public static partial void ClusterBusSubscribed(ILogger logger, int attempts);
 }

@@ -1,5 +1,8 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Switchboard.Core.Cluster;
 using Switchboard.Core.History;
 using Switchboard.Core.Presence;
 using Switchboard.Core.Tests.History;
@@ -298,5 +301,57 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
             catch (AggregateException) { return false; }
         }, "the process re-registered its connection");
         Assert.Equal(["room"], (await store.GetUserAsync("amy")).Groups);
+    }
+}
+
+/// <summary>The cluster command bus on a real Redis.</summary>
+public sealed class RedisClusterBusTests
+{
+    /// <summary>Signals when the bus logs the event with <paramref name="eventId"/>.</summary>
+    private sealed class LogSignal(int eventId) : ILogger<RedisClusterBus>
+    {
+        public TaskCompletionSource Logged { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId id, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (id.Id == eventId) Logged.TrySetResult();
+        }
+    }
+
+    [Fact]
+    public async Task AProcessThatStartedWhileRedisWasAwayRunsCommandsSentOnceItIsBack()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await server.StopAsync();
+        var prefix = RedisStores.NewPrefix();
+        await using var listening = RedisStores.Connect(server, prefix);
+        var failed = new LogSignal(3008);
+        var received = new TaskCompletionSource<ClusterCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
+        new RedisClusterBus(listening, failed).OnCommand(command => { received.TrySetResult(command); return Task.CompletedTask; });
+        await failed.Logged.Task.DefaultTimeout(); // its first subscription failed
+
+        await server.StartAgainAsync();
+        await using var sending = RedisStores.Connect(server, prefix);
+        var sender = new RedisClusterBus(sending, NullLogger<RedisClusterBus>.Instance);
+        // Pub/sub keeps nothing for a subscriber still on its way, so send until one arrives.
+        var deadline = DateTime.UtcNow + TestTimeouts.Network;
+        while (!received.Task.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                await sender.SendAsync(new CloseUserCommand("carol", "test")).DefaultTimeout();
+            }
+            catch (RedisConnectionException)
+            {
+                // the sender is still connecting
+            }
+            await Task.WhenAny(received.Task, Task.Delay(100));
+        }
+
+        Assert.Equal(new CloseUserCommand("carol", "test"), await received.Task.DefaultTimeout());
     }
 }
