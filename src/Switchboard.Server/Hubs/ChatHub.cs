@@ -22,8 +22,18 @@ public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, Cha
     public override async Task OnConnectedAsync()
     {
         HubLog.ClientConnected(logger, nameof(ChatHub), Context.ConnectionId);
-        await membership.ConnectedAsync(Context.ConnectionId, Context.User.UserId());
-        await Clients.All.SendAsync(ClientEvents.UserConnected, Context.ConnectionId);
+        try
+        {
+            await membership.ConnectedAsync(Context.ConnectionId, Context.User.UserId());
+            await Clients.All.SendAsync(ClientEvents.UserConnected, Context.ConnectionId);
+        }
+        catch
+        {
+            // SignalR does not call OnDisconnectedAsync for a connection whose OnConnectedAsync
+            // failed: forget it here, or it would stay in the user's memberships for good.
+            membership.Disconnected(Context.ConnectionId, Context.User.UserId());
+            throw;
+        }
         await base.OnConnectedAsync();
     }
 

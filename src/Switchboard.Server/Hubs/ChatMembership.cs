@@ -30,7 +30,7 @@ internal static class ChatGroups
 /// reach the user's connections on every process through the <see cref="IClusterBus"/>.
 /// </summary>
 public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore presence, IUserGroupStore userGroups, GroupQuota quota,
-    IClusterBus bus)
+    IClusterBus bus, ConnectionRegistry registry, ILogger<ChatMembership> logger)
 {
     /// <summary>The chat hub's connections per user, for applying user-level memberships to them.</summary>
     private readonly InMemoryConnectionTracker _chatConnections = new();
@@ -42,9 +42,20 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     {
         if (userId is null) return;
         _chatConnections.AddConnection(userId, connectionId);
-        foreach (var group in await userGroups.GetGroupsAsync(userId))
+        var groups = await userGroups.GetGroupsAsync(userId);
+        foreach (var group in groups)
         {
             await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false, byServer: true);
+        }
+        if (groups.Count > 0)
+        {
+            // A membership removed while these joins ran was applied to the user's connections
+            // before this one had joined it: read again, and leave what is gone.
+            var now = await userGroups.GetGroupsAsync(userId);
+            foreach (var gone in groups.Except(now, StringComparer.Ordinal))
+            {
+                await LeaveAsync(connectionId, gone);
+            }
         }
     }
 
@@ -108,18 +119,35 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         return removed;
     }
 
-    /// <summary>Applies a user-level membership change to the user's chat connections on this process.</summary>
+    /// <summary>
+    /// Applies a user-level membership change to the user's chat connections on this process.
+    /// The store decides, not the command: an add and a remove of one membership sent from two
+    /// processes can arrive in the other order than they were stored. A connection that closed
+    /// meanwhile is skipped (with Redis, a group change for a connection no process holds waits
+    /// for an answer that never comes), and one that fails does not keep the others from it.
+    /// </summary>
     internal async Task ApplyUserGroupAsync(UserGroupCommand command)
     {
-        foreach (var connectionId in _chatConnections.GetUserConnections(command.UserId))
+        var connections = _chatConnections.GetUserConnections(command.UserId);
+        if (connections.Count == 0) return;
+        var member = (await userGroups.GetGroupsAsync(command.UserId)).Contains(command.Group, StringComparer.Ordinal);
+        foreach (var connectionId in connections)
         {
-            if (command.Added)
+            if (!registry.Contains(connectionId)) continue;
+            try
             {
-                await JoinAsync(connectionId, command.Group, Mode.Plain, presenceEvents: false, byServer: true);
+                if (member)
+                {
+                    await JoinAsync(connectionId, command.Group, Mode.Plain, presenceEvents: false, byServer: true);
+                }
+                else
+                {
+                    await LeaveAsync(connectionId, command.Group);
+                }
             }
-            else
+            catch (Exception e)
             {
-                await LeaveAsync(connectionId, command.Group);
+                HubLog.UserGroupNotApplied(logger, e, connectionId);
             }
         }
     }

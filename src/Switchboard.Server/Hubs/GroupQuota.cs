@@ -43,6 +43,13 @@ public sealed class GroupQuota(IOptions<SwitchboardOptions> options)
         }
     }
 
+    /// <summary>Whether <paramref name="group"/> is counted for the connection.</summary>
+    internal bool Counts(string connectionId, string group)
+    {
+        if (!_groups.TryGetValue(connectionId, out var groups)) return false;
+        lock (groups) return groups.Contains(group);
+    }
+
     /// <summary>Drops a closed connection's count.</summary>
     public void Forget(string connectionId) => _groups.TryRemove(connectionId, out _);
 }

@@ -20,4 +20,7 @@ internal static partial class HubLog
 
     [LoggerMessage(1006, LogLevel.Error, "A cluster command ({Command}) failed on this process.")]
     public static partial void ClusterCommandFailed(ILogger logger, Exception exception, string command);
+
+    [LoggerMessage(1007, LogLevel.Warning, "A user-level group change could not be applied to connection {ConnectionId}; it gets it when it reconnects.")]
+    public static partial void UserGroupNotApplied(ILogger logger, Exception exception, string connectionId);
 }
