@@ -101,6 +101,45 @@ public sealed class UserGroupMembershipTests(MembershipFaultServer server) : ICl
         chatConnections.RemoveConnection(user, "closed-" + group);
     }
 
+    [Fact]
+    public async Task AConnectionInAGroupInBothFormsGetsEachMessageOnceAsAnEnvelope()
+    {
+        // A user-level member (a plain member from its connect) that subscribes, and a
+        // connection that subscribes and then joins with JoinGroup.
+        var group = NewGroup();
+        var user = "both-" + group;
+        using var http = server.Http(server.Token("ops", roles: [Roles.Admin]));
+        (await http.PostAsync($"/api/groups/{group}/users/{user}", null).DefaultTimeout()).EnsureSuccessStatusCode();
+        await using var member = server.Hub(HubRoutes.Chat, server.Token(user));
+        await using var joiner = server.Hub(HubRoutes.Chat, server.Token("joiner-" + group));
+        var logs = new List<(EventLog<(string, string)> Plain, EventLog<GroupEnvelope> Envelopes)>();
+        foreach (var connection in new[] { member, joiner })
+        {
+            logs.Add((Events.On<string, string>(connection, ClientEvents.ReceiveMessage), Events.On<GroupEnvelope>(connection, ClientEvents.ReceiveGroupMessage)));
+            await connection.StartedAsync();
+            await connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest()).DefaultTimeout();
+        }
+        await joiner.InvokeAsync(HubMethods.JoinGroup, group).DefaultTimeout();
+        await using var publisher = await server.ConnectAsync(HubRoutes.Chat, server.Token("pub"));
+
+        await publisher.InvokeAsync(HubMethods.SendMessageToGroup, group, "x", "one").DefaultTimeout();
+        await publisher.InvokeAsync<PublishResult>(HubMethods.Publish, group, new PublishRequest { Message = "two" }).DefaultTimeout();
+
+        foreach (var (plain, envelopes) in logs)
+        {
+            Assert.Equal("one", (await envelopes.NextAsync()).Payload);
+            Assert.Equal("two", (await envelopes.NextAsync()).Payload);
+            // A run's plain copies go out before its envelopes, on the same connection: any would be here by now.
+            Assert.Empty(plain.Drain());
+        }
+
+        // Unsubscribing leaves every form; joining again gives the plain form back.
+        await joiner.InvokeAsync(HubMethods.Unsubscribe, group).DefaultTimeout();
+        await joiner.InvokeAsync(HubMethods.JoinGroup, group).DefaultTimeout();
+        await publisher.InvokeAsync(HubMethods.SendMessageToGroup, group, "x", "three").DefaultTimeout();
+        Assert.Equal("three", (await logs[1].Plain.NextAsync()).Item2);
+    }
+
     private sealed class GateStore(IUserGroupStore inner) : IUserGroupStore
     {
         private int _reads;

@@ -35,6 +35,9 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// <summary>The chat hub's connections per user, for applying user-level memberships to them.</summary>
     private readonly InMemoryConnectionTracker _chatConnections = new();
 
+    /// <summary>The groups each connection subscribed to (envelopes), so that it never also gets the plain form.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HashSet<string>> _subscribed = new(StringComparer.Ordinal);
+
     public enum Mode { Plain, Envelopes }
 
     /// <summary>A chat connection opened (presence already knows it: <see cref="ConnectionTrackingFilter"/>): put it in the user's groups.</summary>
@@ -62,6 +65,7 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     internal void Disconnected(string connectionId, string? userId)
     {
         quota.Forget(connectionId);
+        _subscribed.TryRemove(connectionId, out _);
         if (userId is null) return;
         _chatConnections.RemoveConnection(userId, connectionId);
     }
@@ -75,11 +79,27 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         }
     }
 
-    /// <summary>Puts a connection in a group. A client's own join is refused with <c>too_many_groups</c> when it is full; the server's (<paramref name="byServer"/>) never is.</summary>
+    /// <summary>
+    /// Puts a connection in a group. A client's own join is refused with <c>too_many_groups</c>
+    /// when it is full; the server's (<paramref name="byServer"/>) never is. A connection gets
+    /// each message of a group once: one that subscribed gets envelopes only, so subscribing
+    /// takes it out of the plain form, and a plain join (<c>JoinGroup</c>, a user-level
+    /// membership) of a subscribed connection adds no second copy.
+    /// </summary>
     public async Task JoinAsync(string connectionId, string group, Mode mode, bool presenceEvents, bool byServer = false)
     {
         Core.SwitchboardException.ThrowIf(quota.TryAdd(connectionId, group, enforce: !byServer));
-        await hub.Groups.AddToGroupAsync(connectionId, mode == Mode.Plain ? ChatGroups.Plain(group) : ChatGroups.Envelopes(group));
+        if (mode == Mode.Envelopes)
+        {
+            var subscribed = _subscribed.GetOrAdd(connectionId, static _ => new HashSet<string>(StringComparer.Ordinal));
+            lock (subscribed) subscribed.Add(group);
+            await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.Envelopes(group));
+            await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Plain(group));
+        }
+        else if (!IsSubscribed(connectionId, group))
+        {
+            await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.Plain(group));
+        }
         if (presenceEvents)
         {
             await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.PresenceEvents(group));
@@ -94,6 +114,10 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     public async Task LeaveAsync(string connectionId, string group)
     {
         quota.Remove(connectionId, group);
+        if (_subscribed.TryGetValue(connectionId, out var subscribed))
+        {
+            lock (subscribed) subscribed.Remove(group);
+        }
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Plain(group));
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Envelopes(group));
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.PresenceEvents(group));
@@ -150,6 +174,12 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
                 HubLog.UserGroupNotApplied(logger, e, connectionId);
             }
         }
+    }
+
+    private bool IsSubscribed(string connectionId, string group)
+    {
+        if (!_subscribed.TryGetValue(connectionId, out var subscribed)) return false;
+        lock (subscribed) return subscribed.Contains(group);
     }
 
     private Task AnnounceAsync(string eventName, PresenceChange change) =>
