@@ -123,18 +123,26 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         return existed
         """;
 
-    // Removes a dead process's connections, unless its heartbeat is back.
+    // Removes a dead process's connections, unless its heartbeat is back. Returns how many, and
+    // (group, user, name) for each user who left a group entirely: only the one sweeper that ran
+    // this gets them, so each departure is announced once.
     private const string SweepScript = LeaveFunction + "\n" + """
         local P, node, now = ARGV[1], ARGV[2], ARGV[3]
-        if redis.call('EXISTS', P .. ':p:alive:' .. node) == 1 then return -1 end
+        if redis.call('EXISTS', P .. ':p:alive:' .. node) == 1 then return {-1, {}} end
         local removed = 0
+        local departed = {}
         for _, c in ipairs(redis.call('SMEMBERS', P .. ':p:nc:' .. node)) do
-          disconnect(P, c, now)
+          local r = disconnect(P, c, now)
+          if r[1] then
+            for _, g in ipairs(r[3]) do
+              table.insert(departed, g); table.insert(departed, r[1]); table.insert(departed, r[2])
+            end
+          end
           removed = removed + 1
         end
         redis.call('DEL', P .. ':p:nc:' .. node)
         redis.call('SREM', P .. ':p:nodes', node)
-        return removed
+        return {removed, departed}
         """;
 
     private readonly RedisConnection _redis;
@@ -157,6 +165,12 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         _prefix = redis.Prefix;
         _upkeep = UpkeepAsync(_stopping.Token);
     }
+
+    /// <summary>
+    /// Users who left a group entirely because this process swept the connections of a dead
+    /// one: the hubs announce them (<c>PresenceLeft</c>), as they do for a disconnect.
+    /// </summary>
+    public event Func<IReadOnlyList<PresenceChange>, Task>? DeadProcessSwept;
 
     /// <summary>This process's id in presence.</summary>
     public string ProcessId { get; } = Environment.MachineName + "-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
@@ -253,8 +267,20 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         {
             if ((string)node! == ProcessId) continue;
             if (await database.KeyExistsAsync(_redis.Key("p:alive:" + node))) continue;
-            var removed = (long)await Run(SweepScript, _prefix, (string)node!, NowMs());
-            if (removed >= 0) RedisLog.DeadProcessRemoved(_logger, node!, removed);
+            var reply = (RedisResult[])(await Run(SweepScript, _prefix, (string)node!, NowMs()))!;
+            var removed = (long)reply[0];
+            if (removed < 0) continue; // its heartbeat is back
+            RedisLog.DeadProcessRemoved(_logger, node!, removed);
+            var departed = (RedisResult[])reply[1]!;
+            if (departed.Length > 0 && DeadProcessSwept is { } announce)
+            {
+                var changes = new List<PresenceChange>(departed.Length / 3);
+                for (var i = 0; i + 2 < departed.Length; i += 3)
+                {
+                    changes.Add(new PresenceChange((string)departed[i]!, (string)departed[i + 1]!, (string)departed[i + 2]!));
+                }
+                await announce(changes);
+            }
         }
     }
 

@@ -50,6 +50,9 @@ public static class ScaleOut
         services.TryAddSingleton(typeof(Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisHubLifetimeManager<>));
         services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(RegistryHubLifetimeManager<>)));
 
+        // Users of a dead process, swept from presence here, are announced as a disconnect would be.
+        services.AddHostedService<SweptPresenceAnnouncer>();
+
         // Redis away: the process keeps serving its connections, so it reports degraded, not down.
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", HealthStatus.Degraded, ["ready"]);
         services.Configure<HealthCheckServiceOptions>(options =>
@@ -59,6 +62,21 @@ public static class ScaleOut
                 registration.FailureStatus = HealthStatus.Degraded;
             }
         });
+    }
+
+    private sealed class SweptPresenceAnnouncer(RedisPresenceStore presence, ChatMembership membership) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            presence.DeadProcessSwept += membership.AnnounceLeftAsync;
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            presence.DeadProcessSwept -= membership.AnnounceLeftAsync;
+            return Task.CompletedTask;
+        }
     }
 
     private sealed class RedisHealthCheck(RedisConnection redis) : IHealthCheck

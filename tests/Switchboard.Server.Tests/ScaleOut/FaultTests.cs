@@ -162,6 +162,32 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheUsersOfAKilledProcessAreAnnouncedAsLeftToPresenceWatchersElsewhere()
+    {
+        // Short heartbeats, so that the survivor sweeps the dead process within a second or two.
+        var cluster = Own(await Cluster.StartAsync(nodes: 2, settings: new()
+        {
+            ["Switchboard__Redis__HeartbeatInterval"] = "00:00:00.250",
+            ["Switchboard__Redis__ProcessTimeout"] = "00:00:01",
+        }));
+        var group = "watched-" + Guid.NewGuid().ToString("N")[..8];
+        var watcher = Own(await cluster.ConnectAsync(1, HubRoutes.Chat, "watcher"));
+        var joined = Events.On<PresenceEvent>(watcher, ClientEvents.PresenceJoined);
+        var left = Events.On<PresenceEvent>(watcher, ClientEvents.PresenceLeft);
+        await watcher.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, new SubscribeRequest { Presence = true }).DefaultTimeout();
+        var dan = Own(await cluster.ConnectAsync(0, HubRoutes.Chat, "dan", "Dan"));
+        await dan.InvokeAsync(HubMethods.JoinGroup, group).DefaultTimeout();
+        while ((await joined.NextAsync()).UserId != "dan") { } // the watcher's own arrival comes first
+
+        await cluster.Nodes[0].KillAsync();
+
+        var departure = await left.NextAsync();
+        Assert.Equal((group, "dan"), (departure.Group, departure.UserId));
+        using var http = cluster.Http(1);
+        Assert.Equal(1, (await http.GetFromJsonAsync<GroupPresenceDto>($"/api/groups/{group}/presence").DefaultTimeout())!.Users); // the watcher
+    }
+
+    [Fact]
     public async Task ARedisRestartedWithoutItsDataChangesTheEpochAndClientsAreToldTheyCouldNotRecover()
     {
         var cluster = Own(await Cluster.StartAsync(nodes: 2));
