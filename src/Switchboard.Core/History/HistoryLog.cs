@@ -22,4 +22,7 @@ internal static partial class HistoryLog
 
     [LoggerMessage(2006, LogLevel.Error, "History retention failed; it runs again in {Interval}.")]
     public static partial void TrimFailed(ILogger logger, Exception exception, TimeSpan interval);
+
+    [LoggerMessage(2007, LogLevel.Warning, "History {Path} was not closed before the machine restarted, with Durability ProcessCrash: its last acknowledged messages may be lost, so every group ({Groups} stored) starts a new epoch and clients that recover are told recovered: false.")]
+    public static partial void EpochsRenewed(ILogger logger, string path, int groups);
 }

@@ -64,6 +64,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     private readonly string _writerConnectionString;
     private readonly string _readerConnectionString;
     private readonly string _instanceId;
+    private readonly string? _runKey;
     private int _pendingCompletions;
     private readonly Channel<WriteRequest> _requests =
         Channel.CreateUnbounded<WriteRequest>(new UnboundedChannelOptions { SingleReader = true });
@@ -84,6 +85,13 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     /// <param name="metrics">When given, records each committed batch's size (<c>switchboard.history.batch.size</c>).</param>
     public SqliteHistoryStore(IOptions<HistoryOptions> options, TimeProvider time, ILogger<SqliteHistoryStore> logger,
         SwitchboardMetrics? metrics = null)
+        : this(options, time, logger, metrics, BootIdentity.Current())
+    {
+    }
+
+    /// <param name="bootId">This boot of the machine (Linux's boot id), or null where unknown; tests pass their own.</param>
+    internal SqliteHistoryStore(IOptions<HistoryOptions> options, TimeProvider time, ILogger<SqliteHistoryStore> logger,
+        SwitchboardMetrics? metrics, string? bootId)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
@@ -117,6 +125,10 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         try
         {
             _instanceId = InitializeSchema(_writer);
+            if (bootId is not null)
+            {
+                (_instanceId, _runKey) = BeginRun(_writer, _instanceId, bootId);
+            }
         }
         catch
         {
@@ -259,6 +271,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         await _writerLoop.ConfigureAwait(false);
 
         DisposeAppendCommands();
+        EndRun();
         _writer?.Dispose();
         _writer = null;
         using (var forPool = new SqliteConnection(_readerConnectionString))
@@ -392,11 +405,97 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     }
 
     /// <summary>The epoch a group has (or will get with its first message) in this database.</summary>
-    private string EpochFor(string group)
+    private string EpochFor(string group) => EpochOf(_instanceId, group);
+
+    private static string EpochOf(string instance, string group)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(_instanceId + "\n" + group), hash);
+        SHA256.HashData(Encoding.UTF8.GetBytes(instance + "\n" + group), hash);
         return Convert.ToHexStringLower(hash[..8]);
+    }
+
+    /// <summary>
+    /// Records this run in the file (<c>run:{id}</c> = boot id and durability; removed by a clean
+    /// stop), and first looks at the runs recorded before it. A run of an earlier boot that never
+    /// stopped cleanly ended with the machine (a power cut, a kernel panic, a reset), and with
+    /// <see cref="HistoryDurability.ProcessCrash"/> its last commits may be gone: offsets it
+    /// acknowledged would be given again to other messages under the same epoch, and a client
+    /// that had one of the lost messages would be told <c>recovered: true</c> and miss the new
+    /// one. So the database gets a new instance id, and every group a new epoch: such clients are
+    /// told <c>recovered: false</c> and reload. A run of this boot that did not stop cleanly was a
+    /// process crash, which <c>ProcessCrash</c> survives, or is still running.
+    /// </summary>
+    private (string Instance, string RunKey) BeginRun(SqliteConnection connection, string instance, string bootId)
+    {
+        // This record must outlive a power cut whatever the durability: synced like PowerLoss's commits.
+        Execute(connection, null, "PRAGMA synchronous = FULL;");
+        try
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var ended = new List<string>();
+            var lost = false;
+            using (var runs = Command(connection, transaction, "SELECT key, value FROM history_meta WHERE key LIKE 'run:%';", []))
+            using (var reader = runs.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    var parts = reader.GetString(1).Split(' ');
+                    if (parts[0] == bootId)
+                    {
+                        continue;
+                    }
+                    ended.Add(reader.GetString(0));
+                    lost |= parts.Length < 2 || parts[1] != nameof(HistoryDurability.PowerLoss);
+                }
+            }
+            foreach (var key in ended)
+            {
+                Execute(connection, transaction, "DELETE FROM history_meta WHERE key = $key;", ("$key", key));
+            }
+            if (lost)
+            {
+                instance = Guid.NewGuid().ToString("N");
+                Execute(connection, transaction, "UPDATE history_meta SET value = $id WHERE key = 'instance';", ("$id", instance));
+                var groups = new List<string>();
+                using (var names = Command(connection, transaction, "SELECT name FROM history_groups;", []))
+                using (var reader = names.ExecuteReader())
+                {
+                    while (reader.Read()) groups.Add(reader.GetString(0));
+                }
+                foreach (var group in groups)
+                {
+                    Execute(connection, transaction, "UPDATE history_groups SET epoch = $epoch WHERE name = $name;",
+                        ("$epoch", EpochOf(instance, group)), ("$name", group));
+                }
+                HistoryLog.EpochsRenewed(_logger, _path, groups.Count);
+            }
+            var runKey = "run:" + Guid.NewGuid().ToString("N");
+            Execute(connection, transaction, "INSERT INTO history_meta (key, value) VALUES ($key, $value);",
+                ("$key", runKey), ("$value", bootId + " " + _options.Durability));
+            transaction.Commit();
+            return (instance, runKey);
+        }
+        finally
+        {
+            Execute(connection, null, $"PRAGMA synchronous = {(_options.Durability == HistoryDurability.PowerLoss ? "FULL" : "NORMAL")};");
+        }
+    }
+
+    /// <summary>A clean stop: this run's record goes, so the next start knows nothing was lost.</summary>
+    private void EndRun()
+    {
+        if (_runKey is null || _writer is null)
+        {
+            return;
+        }
+        try
+        {
+            Execute(_writer, null, "DELETE FROM history_meta WHERE key = $key;", ("$key", _runKey));
+        }
+        catch (SqliteException)
+        {
+            // The record stays: the next start after a reboot renews the epochs, which is only cautious.
+        }
     }
 
     // ---------------------------------------------------------------- writer loop

@@ -55,6 +55,50 @@ public sealed class SqliteHistoryStoreTests(ITestOutputHelper output) : HistoryS
         return command.ExecuteScalar();
     }
 
+    [Theory]
+    // A run that never stopped cleanly, in an earlier boot of the machine, without an fsync per commit: renewed.
+    [InlineData(HistoryDurability.ProcessCrash, false, false, true)]
+    // The same run stopped cleanly, or only its process crashed (same boot), or it synced every commit: kept.
+    [InlineData(HistoryDurability.ProcessCrash, true, false, false)]
+    [InlineData(HistoryDurability.ProcessCrash, false, true, false)]
+    [InlineData(HistoryDurability.PowerLoss, false, false, false)]
+    public async Task EpochsAreRenewedOnlyWhenTheMachineStoppedUnderARunThatMayHaveLostAcknowledgedMessages(
+        HistoryDurability durability, bool stoppedCleanly, bool sameBoot, bool renewed)
+    {
+        var options = new HistoryOptions { DataFolder = _folder, Durability = durability, TrimInterval = TimeSpan.FromHours(1) };
+        var before = new SqliteHistoryStore(Options.Create(options), Time, Logger, null, bootId: "boot-1");
+        GroupMessage last = null!;
+        for (var i = 1; i <= 3; i++) last = (await before.AppendAsync(Message("room", $"m{i}")).AsTask().DefaultTimeout()).Message;
+        var unused = await before.GetPositionAsync("quiet").AsTask().DefaultTimeout();
+        if (stoppedCleanly) await before.DisposeAsync(); // otherwise it is left open, as a dead process leaves its file
+
+        await using var after = new SqliteHistoryStore(Options.Create(options), Time, Logger, null, bootId: sameBoot ? "boot-1" : "boot-2");
+        var room = await after.GetPositionAsync("room").AsTask().DefaultTimeout();
+        var quiet = await after.GetPositionAsync("quiet").AsTask().DefaultTimeout();
+        var next = (await after.AppendAsync(Message("room", "m4")).AsTask().DefaultTimeout()).Message;
+
+        Assert.Equal(3, room.Offset);
+        Assert.Equal(4, next.Offset);
+        Assert.Equal(room.Epoch, next.Epoch);
+        Assert.Equal(renewed, room.Epoch != last.Epoch);
+        Assert.Equal(renewed, quiet.Epoch != unused.Epoch); // groups without messages too
+        Assert.Equal(renewed, Logger.Entries.Any(e => e.EventId.Id == 2007));
+        Assert.Equal(3, (await after.ReadAsync("room", 0, 10).AsTask().DefaultTimeout()).Messages.Count(m => m.Offset <= 3)); // nothing is deleted
+        if (!stoppedCleanly) await before.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ACleanStopRemovesTheRecordOfItsRun()
+    {
+        var options = new HistoryOptions { DataFolder = _folder, Durability = HistoryDurability.ProcessCrash, TrimInterval = TimeSpan.FromHours(1) };
+        var first = new SqliteHistoryStore(Options.Create(options), Time, Logger, null, bootId: "boot-1");
+        await first.AppendAsync(Message("room", "m1")).AsTask().DefaultTimeout();
+        using var side = SideConnection(first);
+        Assert.Equal(1L, Execute(side, "SELECT count(*) FROM history_meta WHERE key LIKE 'run:%';"));
+        await first.DisposeAsync();
+        Assert.Equal(0L, Execute(side, "SELECT count(*) FROM history_meta WHERE key LIKE 'run:%';"));
+    }
+
     [Fact]
     public async Task CreatesItsFolderAndAWalDatabaseFile()
     {
