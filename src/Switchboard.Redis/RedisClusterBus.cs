@@ -8,9 +8,10 @@ namespace Switchboard.Redis;
 /// <summary>
 /// <see cref="IClusterBus"/> over Redis pub/sub on channel <c>P:cluster</c>: a command sent on
 /// any process runs on every process (this one included) when it arrives. Pub/sub delivers at
-/// most once: a process cut off from Redis misses commands sent meanwhile (its connections were
-/// cut off too, and rejoin their user-level groups when they reconnect). A process that starts
-/// while Redis is away subscribes once it is back.
+/// most once: a process cut off from Redis misses commands sent meanwhile, and its connections
+/// may well have stayed, so <see cref="Resumed"/> is raised when the subscription is back and
+/// the process reads the user-level memberships again. A close sent meanwhile is not repeated.
+/// A process that starts while Redis is away subscribes once it is back.
 /// </summary>
 public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterBus> logger) : IClusterBus
 {
@@ -21,6 +22,8 @@ public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterB
         var subscriber = await redis.SubscriberAsync();
         await subscriber.PublishAsync(_channel, JsonSerializer.Serialize(command, JsonSerializerOptions.Web));
     }
+
+    public event Action? Resumed;
 
     /// <summary>How long a failed subscription waits before it is tried again.</summary>
     internal static readonly TimeSpan SubscribeRetryDelay = TimeSpan.FromSeconds(1);
@@ -46,9 +49,19 @@ public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterB
                 subscriber = await redis.SubscriberAsync();
                 var queue = await subscriber.SubscribeAsync(_channel);
                 queue.OnMessage(message => HandleAsync(message, handler));
+                // Commands published while the subscription's connection is down are lost: say
+                // so when it is back (the library subscribes again on its own).
+                subscriber.Multiplexer.ConnectionRestored += (_, e) =>
+                {
+                    if (e.ConnectionType == ConnectionType.Subscription)
+                    {
+                        Resumed?.Invoke();
+                    }
+                };
                 if (attempt > 1)
                 {
                     RedisLog.ClusterBusSubscribed(logger, attempt);
+                    Resumed?.Invoke(); // commands sent before this were missed
                 }
                 return;
             }

@@ -140,6 +140,30 @@ public sealed class UserGroupMembershipTests(MembershipFaultServer server) : ICl
         Assert.Equal("three", (await logs[1].Plain.NextAsync()).Item2);
     }
 
+    [Fact]
+    public async Task ReconcilingAppliesMembershipChangesWhoseCommandsWereMissed()
+    {
+        var (kept, removed, added) = (NewGroup(), NewGroup(), NewGroup());
+        var user = "missed-" + kept;
+        using var http = server.Http(server.Token("ops", roles: [Roles.Admin]));
+        foreach (var group in new[] { kept, removed })
+        {
+            (await http.PostAsync($"/api/groups/{group}/users/{user}", null).DefaultTimeout()).EnsureSuccessStatusCode();
+        }
+        await using var connection = server.Hub(HubRoutes.Chat, server.Token(user));
+        await connection.StartedAsync();
+        await connection.InvokeAsync(HubMethods.JoinGroup, "own-" + kept).DefaultTimeout(); // the client's own, not the server's
+        // Changes stored while this process was cut off from the bus: their commands never came.
+        var store = server.Get<IUserGroupStore>();
+        await store.RemoveAsync(user, removed);
+        await store.AddAsync(user, added);
+
+        await server.Get<ChatMembership>().ReconcileUserGroupsAsync().DefaultTimeout();
+
+        var groups = (await server.Get<IPresenceStore>().GetUserAsync(user)).Groups;
+        Assert.Equal(new[] { added, kept, "own-" + kept }.Order(StringComparer.Ordinal), groups.Order(StringComparer.Ordinal));
+    }
+
     private sealed class GateStore(IUserGroupStore inner) : IUserGroupStore
     {
         private int _reads;

@@ -33,6 +33,13 @@ public interface IClusterBus
 
     /// <summary>Registers the handler this process runs for every command. Call once, at start-up.</summary>
     void OnCommand(Func<ClusterCommand, Task> handler);
+
+    /// <summary>
+    /// Raised when this process receives commands again after an interruption during which
+    /// commands sent meanwhile were missed (never for the single-process bus): state the commands
+    /// maintain should be read again from where it is stored.
+    /// </summary>
+    event Action? Resumed;
 }
 
 /// <summary>The single-process bus: commands go straight to the handlers.</summary>
@@ -53,5 +60,12 @@ public sealed class LocalClusterBus : IClusterBus
     public void OnCommand(Func<ClusterCommand, Task> handler)
     {
         lock (_handlers) _handlers.Add(handler);
+    }
+
+    /// <summary>Never raised: in one process no command can be missed.</summary>
+    public event Action? Resumed
+    {
+        add { }
+        remove { }
     }
 }

@@ -38,6 +38,15 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// <summary>The groups each connection subscribed to (envelopes), so that it never also gets the plain form.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HashSet<string>> _subscribed = new(StringComparer.Ordinal);
 
+    /// <summary>Per signed-in chat connection: its user, and the groups the server put it in for user-level memberships.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ServerJoins> _serverJoins = new(StringComparer.Ordinal);
+
+    private sealed class ServerJoins(string userId)
+    {
+        public string UserId { get; } = userId;
+        public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+    }
+
     public enum Mode { Plain, Envelopes }
 
     /// <summary>A chat connection opened (presence already knows it: <see cref="ConnectionTrackingFilter"/>): put it in the user's groups.</summary>
@@ -45,6 +54,7 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     {
         if (userId is null) return;
         _chatConnections.AddConnection(userId, connectionId);
+        _serverJoins[connectionId] = new ServerJoins(userId);
         var groups = await userGroups.GetGroupsAsync(userId);
         foreach (var group in groups)
         {
@@ -66,6 +76,7 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     {
         quota.Forget(connectionId);
         _subscribed.TryRemove(connectionId, out _);
+        _serverJoins.TryRemove(connectionId, out _);
         if (userId is null) return;
         _chatConnections.RemoveConnection(userId, connectionId);
     }
@@ -100,6 +111,10 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         {
             await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.Plain(group));
         }
+        if (byServer && _serverJoins.TryGetValue(connectionId, out var joins))
+        {
+            lock (joins) joins.Groups.Add(group);
+        }
         if (presenceEvents)
         {
             await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.PresenceEvents(group));
@@ -117,6 +132,10 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         if (_subscribed.TryGetValue(connectionId, out var subscribed))
         {
             lock (subscribed) subscribed.Remove(group);
+        }
+        if (_serverJoins.TryGetValue(connectionId, out var joins))
+        {
+            lock (joins) joins.Groups.Remove(group);
         }
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Plain(group));
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Envelopes(group));
@@ -172,6 +191,41 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
             catch (Exception e)
             {
                 HubLog.UserGroupNotApplied(logger, e, connectionId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Brings every signed-in chat connection of this process in line with the user-level
+    /// memberships stored: joins what was added and leaves what was removed while the cluster bus
+    /// was cut off (pub/sub keeps nothing for a subscriber that is away, and the connections
+    /// themselves stayed). Run when the bus comes back.
+    /// </summary>
+    internal async Task ReconcileUserGroupsAsync()
+    {
+        foreach (var byUser in _serverJoins.ToArray().GroupBy(e => e.Value.UserId, StringComparer.Ordinal))
+        {
+            var stored = await userGroups.GetGroupsAsync(byUser.Key);
+            foreach (var (connectionId, joins) in byUser)
+            {
+                if (!registry.Contains(connectionId)) continue;
+                string[] joined;
+                lock (joins) joined = [.. joins.Groups];
+                try
+                {
+                    foreach (var group in stored.Except(joined, StringComparer.Ordinal))
+                    {
+                        await JoinAsync(connectionId, group, Mode.Plain, presenceEvents: false, byServer: true);
+                    }
+                    foreach (var group in joined.Except(stored, StringComparer.Ordinal))
+                    {
+                        await LeaveAsync(connectionId, group);
+                    }
+                }
+                catch (Exception e)
+                {
+                    HubLog.UserGroupNotApplied(logger, e, connectionId);
+                }
             }
         }
     }

@@ -14,7 +14,21 @@ internal sealed class ClusterCommandHandler(IClusterBus bus, ConnectionRegistry 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         bus.OnCommand(HandleAsync);
+        bus.Resumed += () => _ = ReconcileAsync();
         return Task.CompletedTask;
+    }
+
+    /// <summary>User-level membership changes sent while the bus was cut off were missed: apply what is stored.</summary>
+    private async Task ReconcileAsync()
+    {
+        try
+        {
+            await membership.ReconcileUserGroupsAsync();
+        }
+        catch (Exception e)
+        {
+            HubLog.ClusterCommandFailed(logger, e, "reconcile user-level groups");
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

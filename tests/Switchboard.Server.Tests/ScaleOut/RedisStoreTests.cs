@@ -354,4 +354,30 @@ public sealed class RedisClusterBusTests
 
         Assert.Equal(new CloseUserCommand("carol", "test"), await received.Task.DefaultTimeout());
     }
+
+    [Fact]
+    public async Task TheBusSaysWhenItsSubscriptionIsBackAfterAnInterruption()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var connection = RedisStores.Connect(server, RedisStores.NewPrefix());
+        var bus = new RedisClusterBus(connection, NullLogger<RedisClusterBus>.Instance);
+        var resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bus.Resumed += () => resumed.TrySetResult();
+        var received = new TaskCompletionSource<ClusterCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bus.OnCommand(command => { received.TrySetResult(command); return Task.CompletedTask; });
+        // Subscribed once a command goes through.
+        var deadline = DateTime.UtcNow + TestTimeouts.Network;
+        while (!received.Task.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            await bus.SendAsync(new CloseUserCommand("u", "first")).DefaultTimeout();
+            await Task.WhenAny(received.Task, Task.Delay(100));
+        }
+        await received.Task.DefaultTimeout();
+        Assert.False(resumed.Task.IsCompleted);
+
+        var admin = await server.AdminAsync();
+        await admin.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub").DefaultTimeout(); // as a network blip would
+
+        await resumed.Task.DefaultTimeout();
+    }
 }
