@@ -96,13 +96,19 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         return {inst, top, firstOffset, entries}
         """;
 
-    // Removes a group's messages older than the cutoff (ticks; Lua's doubles compare them to ~13 µs), oldest first, a chunk at a time.
+    // Removes a group's messages older than the cutoff (ticks; Lua's doubles compare them to ~13 µs),
+    // oldest first, a chunk at a time. A group left with no messages leaves the retention set
+    // (KEYS[2]; its next append puts it back), so retention's work follows the groups that hold
+    // messages rather than every group ever used.
     private const string TrimAgeScript = """
         local cutoff = tonumber(ARGV[1])
         local removed = 0
         while true do
           local entries = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 100)
-          if #entries == 0 then return removed end
+          if #entries == 0 then
+            redis.call('ZREM', KEYS[2], ARGV[2])
+            return removed
+          end
           for _, entry in ipairs(entries) do
             local fields = entry[2]
             local t = 0
@@ -206,23 +212,18 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         var database = await _redis.DatabaseAsync();
         var cutoff = (_time.GetUtcNow().UtcDateTime - _options.MaxAge).Ticks;
         var removed = 0;
-        const int chunk = 256;
-        for (long start = 0; ; start += chunk)
+        // A scan, not pages by rank: every append moves its group to the end of the set, which
+        // shifts the ranks of the groups not yet visited, and a page by rank would skip one. A
+        // scan visits every member present from its start to its end (some twice, which is harmless).
+        await foreach (var entry in database.SortedSetScanAsync(_groupsKey, pageSize: 256).WithCancellation(cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var groups = await database.SortedSetRangeByRankAsync(_groupsKey, start, start + chunk - 1);
-            foreach (var group in groups)
-            {
-                var stream = StreamKey(group!);
-                // Appends trim loosely (MAXLEN ~ twice the limit) as a memory guard; the exact count is kept here.
-                removed += (int)await database.StreamTrimAsync(stream, _options.MaxMessagesPerGroup);
-                removed += (int)await database.ScriptEvaluateAsync(TrimAgeScript, [stream], [cutoff]);
-            }
-            if (groups.Length < chunk)
-            {
-                return removed;
-            }
+            var group = (string)entry.Element!;
+            var stream = StreamKey(group);
+            // Appends trim loosely (MAXLEN ~ twice the limit) as a memory guard; the exact count is kept here.
+            removed += (int)await database.StreamTrimAsync(stream, _options.MaxMessagesPerGroup);
+            removed += (int)await database.ScriptEvaluateAsync(TrimAgeScript, [stream, _groupsKey], [cutoff, group]);
         }
+        return removed;
     }
 
     public async ValueTask DisposeAsync()

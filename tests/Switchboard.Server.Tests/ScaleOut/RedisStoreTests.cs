@@ -120,6 +120,32 @@ public sealed class RedisHistoryStoreTests(RedisFixture redis) : HistoryStoreCon
     }
 
     [Fact]
+    public async Task RetentionFollowsOnlyTheGroupsThatHoldMessages()
+    {
+        var options = TestOptions();
+        options.MaxAge = TimeSpan.FromHours(1);
+        var store = (RedisHistoryStore)await OpenAsync(options);
+        foreach (var group in new[] { "old-1", "old-2", "fresh" })
+        {
+            await store.AppendAsync(Message(group, "m1")).AsTask().DefaultTimeout();
+        }
+        var admin = await redis.Server.AdminAsync();
+        var groupsKey = _prefix + ":h2:groups";
+        Assert.Equal(3, await admin.SortedSetLengthAsync(groupsKey));
+
+        Time.Advance(TimeSpan.FromMinutes(50));
+        await store.AppendAsync(Message("fresh", "m2")).AsTask().DefaultTimeout();
+        Time.Advance(TimeSpan.FromMinutes(20)); // the first messages are 70 minutes old, "fresh"'s second 20
+        Assert.Equal(3, await store.TrimAsync().AsTask().DefaultTimeout());
+
+        // The emptied groups left the set; their positions stay, and an append puts a group back.
+        Assert.Equal(["fresh"], (await admin.SortedSetRangeByRankAsync(groupsKey)).Select(g => (string)g!));
+        Assert.Equal(1, (await store.GetPositionAsync("old-1").AsTask().DefaultTimeout()).Offset);
+        Assert.Equal(2, (await store.AppendAsync(Message("old-1", "m2")).AsTask().DefaultTimeout()).Message.Offset);
+        Assert.Equal(2, await admin.SortedSetLengthAsync(groupsKey));
+    }
+
+    [Fact]
     public async Task AGroupWhoseCounterAloneWasLostContinuesAfterItsLastStoredOffset()
     {
         var store = (RedisHistoryStore)await OpenAsync();
