@@ -21,7 +21,7 @@ namespace Switchboard.Redis;
 /// own, whatever the name): <c>P:h2:instance</c> (a random id made with the first write: epochs
 /// derive from it and the group name, so a Redis that lost its data gives every group a new
 /// epoch), <c>P:h2:{G}</c> (the stream), <c>P:h2:{G}seq</c> (the last offset, never reset by
-/// retention), <c>P:h2:{G}id:{id}</c> (idempotency, expiring after the window) and
+/// retention), <c>P:h2:{G}id:{S}{id}</c> (a sender S's client-chosen id, expiring after the window) and
 /// <c>P:h2:groups</c> (groups by last append, for retention). Layout 1 (<c>P:h:{group}:seq</c>
 /// and so on) let a group named <c>room:seq</c> overwrite the counter of <c>room</c>; its keys
 /// are no longer read, and its new instance key gives every group a new epoch.
@@ -155,7 +155,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         var flags = (message.SenderId is null ? 0 : 1) | (message.SenderName is null ? 0 : 2);
         var database = await _redis.DatabaseAsync();
         var reply = (RedisResult[])(await database.ScriptEvaluateAsync(AppendScript,
-            [_instanceKey, CounterKey(stream), stream, stream.Append("id:" + message.Id), _groupsKey],
+            [_instanceKey, CounterKey(stream), stream, IdKey(stream, message.SenderId, message.Id), _groupsKey],
             [
                 NewInstance(), message.Idempotent ? "1" : "0", window, NowMs(), 2L * _options.MaxMessagesPerGroup,
                 message.Id, message.SenderId ?? "", message.SenderName ?? "", message.Timestamp.Ticks, message.Payload,
@@ -194,7 +194,7 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         var database = await _redis.DatabaseAsync();
         var stream = StreamKey(group);
         var reply = (RedisResult[])(await database.ScriptEvaluateAsync(ReadScript,
-            [_instanceKey, CounterKey(stream), stream], [NewInstance(), afterOffset + 1, limit]))!;
+            [_instanceKey, CounterKey(stream), stream], [NewInstance(), Math.Min(afterOffset, long.MaxValue - 1) + 1, limit]))!;
         var epoch = Epoch((string)reply[0]!, group);
         var top = new StreamPosition((long)reply[1], epoch);
         var entries = (RedisResult[])reply[3]!;
@@ -263,6 +263,13 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
     internal RedisKey StreamKey(string group) => _redis.Key("h2:{" + EscapeGroup(group) + "}");
 
     internal static RedisKey CounterKey(RedisKey stream) => stream.Append("seq");
+
+    /// <summary>
+    /// A client-chosen id is its sender's: <c>P:h2:{G}id:{S}{id}</c>, S being <c>n:</c> for no
+    /// sender and <c>s{length}:{sender}:</c> otherwise, so that no sender's ids can meet another's.
+    /// </summary>
+    internal static RedisKey IdKey(RedisKey stream, string? sender, string id) =>
+        stream.Append("id:" + (sender is null ? "n:" : "s" + sender.Length.ToString(CultureInfo.InvariantCulture) + ":" + sender + ":") + id);
 
     /// <summary>One to one: <c>%</c>, <c>{</c> and <c>}</c> become <c>%25</c>, <c>%7B</c> and <c>%7D</c>.</summary>
     internal static string EscapeGroup(string group) =>

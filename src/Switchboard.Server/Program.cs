@@ -35,8 +35,9 @@ app.UseShutdownGate();
 app.UseStatusCodePages();
 app.UseHubOriginCheck();
 app.UseAuthentication();
-app.UseAuthorization();
+// Before authorization: a request without a valid token is limited (by address) before it is refused.
 app.UseRateLimiter();
+app.UseAuthorization();
 
 app.MapSwitchboardHubs();
 app.MapSwitchboardApi();

@@ -20,6 +20,24 @@ public sealed class HttpLimitsTests(HttpLimitedServer server) : IClassFixture<Ht
         (await response.Content.ReadFromJsonAsync<Dictionary<string, object>>())?["code"].ToString();
 
     [Fact]
+    public async Task RequestsWithoutAValidTokenAreLimitedByAddressBeforeTheyAreRefused()
+    {
+        using var guesser = server.Http("not-a-token");
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 10 && refused is null; i++)
+        {
+            var response = await guesser.GetAsync("/api/stats").DefaultTimeout();
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests) refused = response;
+        }
+
+        Assert.NotNull(refused); // token guessing is throttled like any caller
+        Assert.Equal(ErrorCodes.RateLimited, await CodeOf(refused));
+        Assert.All(statuses.SkipLast(1), status => Assert.Equal(HttpStatusCode.Unauthorized, status));
+    }
+
+    [Fact]
     public async Task ACallerOverItsRateGets429WithRetryAfterAndOthersAreUnaffected()
     {
         using var flooder = server.Http(server.Token("flood-backend", roles: ["Publisher"]));

@@ -42,6 +42,17 @@ public static class Recovery
         return new RecoveryResult(page.Top, Recovered: true, hasMore, messages);
     }
 
+    /// <summary>
+    /// A history page cut to about <paramref name="maxCharacters"/> of payload (always at least one
+    /// message), as a recovery answer is: whoever asks for pages cannot make one answer larger.
+    /// <see cref="HistoryPage.HasMore"/> follows from the messages kept.
+    /// </summary>
+    public static HistoryPage CapPage(HistoryPage page, int maxCharacters)
+    {
+        var messages = CapBySize(page.Messages, maxCharacters);
+        return ReferenceEquals(messages, page.Messages) ? page : page with { Messages = messages };
+    }
+
     /// <summary>The longest prefix within <paramref name="maxCharacters"/> of payload, but always at least one message.</summary>
     public static IReadOnlyList<GroupMessage> CapBySize(IReadOnlyList<GroupMessage> messages, int maxCharacters)
     {

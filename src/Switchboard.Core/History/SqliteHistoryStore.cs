@@ -644,7 +644,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
 
             // The lookup runs in this transaction, so it also sees messages inserted earlier in
             // this very batch: two appends of one id in one batch store one message.
-            if (window > TimeSpan.Zero && message.Idempotent && FindById(findId, message.Group, message.Id, group.Epoch) is { } original
+            if (window > TimeSpan.Zero && message.Idempotent && FindById(findId, message.Group, message.Id, message.SenderId, group.Epoch) is { } original
                 && original.Timestamp.Ticks >= windowStart)
             {
                 results[i] = new AppendResult(original, Duplicate: true);
@@ -686,9 +686,9 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         Command(connection, null, """
             SELECT m.message_offset, m.sender_id, m.sender_name, m.timestamp, m.payload
             FROM history_ids i JOIN history_messages m ON m.group_name = i.group_name AND m.message_offset = i.message_offset
-            WHERE i.group_name = $group AND i.id = $id
+            WHERE i.group_name = $group AND i.id = $id AND m.sender_id IS $sender
             ORDER BY i.message_offset DESC LIMIT 1;
-            """, "$group", "$id"),
+            """, "$group", "$id", "$sender"),
         new MessageInsert(connection),
         Command(connection, null,
             "INSERT INTO history_ids (group_name, id, message_offset) VALUES ($group, $id, $offset);",
@@ -787,9 +787,10 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
             : new GroupState(EpochFor(name), 0, exists: false);
     }
 
-    private static GroupMessage? FindById(SqliteCommand findId, string group, string id, string epoch)
+    /// <summary>The newest message of <paramref name="sender"/> with this id: ids are the sender's, so another's cannot stand in for it.</summary>
+    private static GroupMessage? FindById(SqliteCommand findId, string group, string id, string? sender, string epoch)
     {
-        Bind(findId, group, id);
+        Bind(findId, group, id, sender);
         using var row = findId.ExecuteReader();
         return row.Read() ? ReadMessage(row, id, group, epoch, first: 0) : null;
     }

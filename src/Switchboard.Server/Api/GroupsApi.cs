@@ -34,7 +34,8 @@ public static class GroupsApi
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Publish a message to a chat group; answered once the message is durable.");
         group.MapGet("/{groupName}/messages", GetMessages).WithName("GetGroupMessages")
-            .WithSummary("Page through a group's history: messages after an offset.");
+            .WithSummary("Page through a group's history: messages after an offset.")
+            .WithPagingQuery();
         group.MapGet("/{groupName}/presence", GetPresence).WithName("GetGroupPresence")
             .WithSummary("Who is in a chat group: members with their connection counts, and totals.");
         group.MapPost("/{groupName}/users/{userId}", AddUser).WithName("AddUserToGroup")
@@ -86,12 +87,24 @@ public static class GroupsApi
         }
     }
 
-    private static async Task<Results<Ok<HistoryPageDto>, ProblemHttpResult>> GetMessages(string groupName,
-        IHistoryStore history, IOptions<SwitchboardOptions> options, CancellationToken ct, long after = 0, int limit = 100)
+    /// <remarks>
+    /// <c>after</c> (default 0) and <c>limit</c> (default 100) are read here rather than bound, so
+    /// that a value that is not a whole number gets the documented <c>position_invalid</c> too,
+    /// not the framework's bare 400 (<see cref="OpenApiPaging.WithPagingQuery"/> describes them).
+    /// </remarks>
+    private static async Task<Results<Ok<HistoryPageDto>, ProblemHttpResult>> GetMessages(string groupName, HttpRequest request,
+        IHistoryStore history, IOptions<SwitchboardOptions> options, CancellationToken ct)
     {
         if (InputRules.CheckGroupName(groupName) is { } invalid) return ApiProblems.Problem(invalid);
-        if (RecoveryRules.CheckPage(after, limit, options.Value.Recovery) is { } badPage) return ApiProblems.Problem(badPage);
+        var limits = options.Value.Recovery;
+        if (!OpenApiPaging.TryRead(request.Query, "after", 0L, out var after) || !OpenApiPaging.TryRead(request.Query, "limit", 100L, out var wideLimit)
+            || wideLimit is < 1 or > int.MaxValue)
+        {
+            return ApiProblems.Problem(RecoveryRules.CheckPage(-1, 0, limits)!);
+        }
+        var limit = (int)wideLimit;
+        if (RecoveryRules.CheckPage(after, limit, limits) is { } badPage) return ApiProblems.Problem(badPage);
         var page = await history.ReadAsync(groupName, after, limit, ct);
-        return TypedResults.Ok(page.ToDto(groupName));
+        return TypedResults.Ok(Recovery.CapPage(page, options.Value.Recovery.MaxCharacters).ToDto(groupName));
     }
 }

@@ -111,7 +111,7 @@ public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, Cha
         HubErrors.ThrowIf(InputRules.CheckGroupName(groupName));
         HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, options.Value.Recovery));
         var page = await history.ReadAsync(groupName, after, limit, Context.ConnectionAborted);
-        return page.ToDto(groupName);
+        return Recovery.CapPage(page, options.Value.Recovery.MaxCharacters).ToDto(groupName);
     }
 
     public async Task JoinGroup(string groupName)

@@ -74,6 +74,7 @@ public sealed class SecureChatHub(GroupPublisher publisher, IHistoryStore histor
     {
         HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, options.Value.Recovery));
         var channel = InputRules.UserGroup(Context.User.UserId()!);
-        return (await history.ReadAsync(channel, after, limit, Context.ConnectionAborted)).ToDto(channel);
+        var page = await history.ReadAsync(channel, after, limit, Context.ConnectionAborted);
+        return Recovery.CapPage(page, options.Value.Recovery.MaxCharacters).ToDto(channel);
     }
 }

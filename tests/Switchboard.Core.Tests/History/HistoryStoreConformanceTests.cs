@@ -182,6 +182,37 @@ public abstract class HistoryStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReadingAfterTheLargestOffsetIsAnEmptyPage()
+    {
+        var store = await OpenAsync();
+        await store.AppendAsync(Message("room", "m1")).DefaultTimeout();
+
+        var page = await store.ReadAsync("room", long.MaxValue, 10).DefaultTimeout();
+
+        Assert.Empty(page.Messages);
+        Assert.Equal(1, page.Top.Offset);
+    }
+
+    [Fact]
+    public async Task AnIdIsItsSendersOwn()
+    {
+        var store = await OpenAsync();
+        NewGroupMessage From(string? sender, string payload) => Message("room", "build-43", payload) with { SenderId = sender };
+        var first = await store.AppendAsync(From("mallory", "red")).DefaultTimeout();
+
+        // Another sender, or none, with the same id: other messages. The same sender again: the original.
+        var backend = await store.AppendAsync(From("backend", "green")).DefaultTimeout();
+        var anonymous = await store.AppendAsync(From(null, "grey")).DefaultTimeout();
+        var again = await store.AppendAsync(From("backend", "green again")).DefaultTimeout();
+        var anonymousAgain = await store.AppendAsync(From(null, "grey again")).DefaultTimeout();
+
+        Assert.Equal([false, false, false, true, true], new[] { first, backend, anonymous, again, anonymousAgain }.Select(r => r.Duplicate));
+        Assert.Equal((2L, "green"), (again.Message.Offset, again.Message.Payload));
+        Assert.Equal((3L, "grey"), (anonymousAgain.Message.Offset, anonymousAgain.Message.Payload));
+        Assert.Equal(["red", "green", "grey"], (await store.ReadAsync("room", 0, 10).DefaultTimeout()).Messages.Select(m => m.Payload));
+    }
+
+    [Fact]
     public async Task IdAppendedAgainAfterTheWindowIsStoredAgain()
     {
         var options = TestOptions();
