@@ -102,7 +102,15 @@ export function chatPage(app: App): Page {
   app.chat.on("presenceLeft", (event) => onPresence(event, false));
   app.chat.on("recoveryFailed", (failure) => {
     const room = rooms.get(failure.group);
-    room?.list.append(h("li", { class: "notice" }, "Some earlier messages could not be recovered; the room's history was reset or trimmed."));
+    if (!room) return;
+    // A new epoch numbers from 1 again: the offsets seen so far say nothing about what comes.
+    if (failure.currentEpoch !== failure.lastEpoch) room.offsets.clear();
+    room.list.append(h("li", { class: "notice" }, "Some earlier messages could not be recovered; the room's history was reset or trimmed."));
+  });
+  app.chat.on("subscriptionLost", (loss) => {
+    const room = rooms.get(loss.group);
+    if (!room) return;
+    room.list.append(h("li", { class: "notice" }, `This room could not be followed again after the reconnect (${errorText(loss.error)}). Leave it and join it again to follow it.`));
   });
   // After a reconnect, presence events sent while away are lost: ask again.
   app.chat.on("resubscribed", () => {
@@ -175,14 +183,20 @@ export function chatPage(app: App): Page {
     renderPresence();
   }
 
+  // One id per message until it is acknowledged: sending the same text to the same room again
+  // after a failure (the acknowledgement lost with the connection, say) repeats the id, and the
+  // server answers with the original instead of storing it twice.
+  let unsent: { room: string; text: string; id: string } | null = null;
+
   async function send(): Promise<void> {
     const text = messageInput.value;
     if (!current) return;
     sendOutcome.clear();
     sendButton.disabled = true;
     try {
-      // An id makes a retry safe: the server answers a repeat with the original.
-      await app.chat.publish(current, text, crypto.randomUUID());
+      if (unsent?.room !== current || unsent.text !== text) unsent = { room: current, text, id: messageId() };
+      await app.chat.publish(current, text, unsent.id);
+      unsent = null;
       messageInput.value = "";
     } catch (error) {
       sendOutcome.error(errorText(error));
@@ -318,4 +332,10 @@ function privateItem(who: string, direction: "from" | "to", text: string, at: st
 
 function isAtBottom(list: HTMLElement): boolean {
   return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+}
+
+/** A message id: random, from `crypto.randomUUID` where the page is a secure context, else from `getRandomValues`. */
+function messageId(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
