@@ -52,12 +52,14 @@ public sealed partial class SlowConsumerGuard(IOptions<SwitchboardOptions> optio
     /// <summary>
     /// The connection the lifetime manager should keep for <paramref name="connection"/>: a
     /// guarded one, or the connection itself when the limit is off. Call once, at connect.
-    /// Also arms the client timeout (<see cref="SilentClientTimeout"/>).
+    /// Also arms the client timeout (<see cref="SilentClientTimeout"/>) and, on long polling, the
+    /// identity check (<see cref="LongPollingIdentity"/>).
     /// </summary>
     internal HubConnectionContext Wrap(HubConnectionContext connection)
     {
         // Here because this is the one place that sees every connection's context as it is set up.
         SilentClientTimeout.Start(connection);
+        LongPollingIdentity.Watch(connection);
         var limit = options.Value.Limits.MaxOutboundQueueBytes;
         if (limit <= 0)
         {
