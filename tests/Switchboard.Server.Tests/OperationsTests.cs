@@ -40,6 +40,28 @@ public sealed class OperationsTests(SwitchboardFactory server) : IClassFixture<S
         var publish = paths.GetProperty("/api/groups/{groupName}/messages").GetProperty("post");
         Assert.Equal("PublishToGroup", publish.GetProperty("operationId").GetString());
         Assert.True(publish.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/json", out _));
+
+        // The refusals every route can give are declared: 401, 403, 429 everywhere; 413 with a body; 404 for an unknown connection.
+        foreach (var path in paths.EnumerateObject().Where(p => p.Name.StartsWith("/api/", StringComparison.Ordinal)))
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var responses = operation.Value.GetProperty("responses");
+                foreach (var status in new[] { "401", "403", "429" })
+                {
+                    Assert.True(responses.TryGetProperty(status, out _), $"{operation.Name} {path.Name} declares {status}");
+                }
+                if (operation.Value.TryGetProperty("requestBody", out _))
+                {
+                    Assert.True(responses.TryGetProperty("413", out _), $"{operation.Name} {path.Name} declares 413");
+                }
+            }
+        }
+        Assert.True(paths.GetProperty("/api/connections/{connectionId}").GetProperty("delete").GetProperty("responses").TryGetProperty("404", out _));
+        var paging = paths.GetProperty("/api/groups/{groupName}/messages").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Select(p => p.GetProperty("name").GetString()).ToList();
+        Assert.Contains("after", paging);
+        Assert.Contains("limit", paging);
     }
 
     [Fact]

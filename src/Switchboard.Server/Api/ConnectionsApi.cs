@@ -25,8 +25,13 @@ public static class ConnectionsApi
     {
         var api = app.MapGroup("/api").RequireAuthorization(Policies.Publisher).WithTags("Connections")
             .CountRefusals()
-            .RequireRateLimiting(ApiRateLimiting.Policy);
+            .RequireRateLimiting(ApiRateLimiting.Policy)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         api.MapDelete("/connections/{connectionId}", CloseConnection).WithName("CloseConnection")
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Close one connection, with an optional reason (query string 'reason').");
         api.MapDelete("/users/{userId}/connections", CloseUser).WithName("CloseUserConnections")
             .WithSummary("Close every connection of a user, with an optional reason (query string 'reason').");

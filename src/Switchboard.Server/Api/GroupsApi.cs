@@ -28,14 +28,16 @@ public static class GroupsApi
             .RequireRateLimiting(ApiRateLimiting.Policy)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden);
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/{groupName}/messages", Publish).WithName("PublishToGroup")
             .WithJsonBody<PublishRequest>()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Publish a message to a chat group; answered once the message is durable.");
         group.MapGet("/{groupName}/messages", GetMessages).WithName("GetGroupMessages")
             .WithSummary("Page through a group's history: messages after an offset.")
-            .WithPagingQuery();
+            .WithPagingQuery()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapGet("/{groupName}/presence", GetPresence).WithName("GetGroupPresence")
             .WithSummary("Who is in a chat group: members with their connection counts, and totals.");
         group.MapPost("/{groupName}/users/{userId}", AddUser).WithName("AddUserToGroup")

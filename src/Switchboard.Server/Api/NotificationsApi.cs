@@ -23,7 +23,8 @@ public static class NotificationsApi
             .RequireRateLimiting(ApiRateLimiting.Policy)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status403Forbidden);
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/broadcast", Broadcast).WithName("BroadcastNotification").WithJsonBody<string>()
             .WithSummary("Send a notification to every connection of the notifications hub.");

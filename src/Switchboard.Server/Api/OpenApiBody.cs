@@ -11,7 +11,7 @@ internal static class OpenApiBody
     /// answer with its documented <c>body_invalid</c> problem; this only changes the document.
     /// </summary>
     public static RouteHandlerBuilder WithJsonBody<T>(this RouteHandlerBuilder builder) =>
-        builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        builder.ProducesProblem(StatusCodes.Status413PayloadTooLarge).AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
         {
             var schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken);
             operation.RequestBody = new OpenApiRequestBody

@@ -19,12 +19,20 @@ public static class PresenceApi
             .RequireAuthorization(Policies.Publisher)
             .WithTags("Presence")
             .CountRefusals()
-            .RequireRateLimiting(ApiRateLimiting.Policy);
+            .RequireRateLimiting(ApiRateLimiting.Policy)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapGet("/users/{userId}", GetUser).WithName("GetUserPresence")
             .WithSummary("Whether a user is online, and the ids of their connections.");
 
         app.MapGroup("/api/users").RequireAuthorization(Policies.Publisher).WithTags("Presence").CountRefusals()
             .RequireRateLimiting(ApiRateLimiting.Policy)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .MapGet("/{userId}/presence", GetUserDetail).WithName("GetUserPresenceDetail")
             .WithSummary("Whether a user is online, when last seen, and the chat groups they are in.");
         return group;

@@ -19,6 +19,9 @@ public static class StatsApi
                 TypedResults.Ok(new Stats(connections.Count, tracker.OnlineUserCount, new StreamStats(streams.Downloads, streams.Uploads))))
             .RequireAuthorization(Policies.Publisher)
             .RequireRateLimiting(ApiRateLimiting.Policy)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithTags("Stats")
             .WithName("GetStats")
             .WithSummary("Open connections, online users and running streams of this server process.");

@@ -25,6 +25,9 @@ public static class AdminApi
             .RequireAuthorization(Policies.Publisher)
             .RequireRateLimiting(ApiRateLimiting.Policy)
             .CountRefusals()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithTags("Admin");
         group.MapGet("/connections", (ConnectionCatalog catalog) => TypedResults.Ok(catalog.Connections))
             .WithName("ListConnections")
