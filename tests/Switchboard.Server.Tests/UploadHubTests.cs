@@ -224,4 +224,20 @@ public sealed class UploadHubTests(SwitchboardFactory server) : IClassFixture<Sw
         Assert.Empty(first.Completed.Drain());
         Assert.Empty(second.Completed.Drain());
     }
+
+    [Fact]
+    public async Task AnItemOfTheWrongTypeStopsTheUploadAsTheClientsArgumentError()
+    {
+        await using var raw = await Hostile.RawWebSocket.ConnectAsync(server.BaseUrl, HubRoutes.Upload, server.Token("typo"));
+        Assert.Equal("{}", await raw.HandshakeAsync());
+        await raw.SendTextAsync(Hostile.RawWebSocket.Invocation("up", HubMethods.UploadStream, [], streamIds: ["s"]));
+        await raw.SendTextAsync($"{{\"type\":2,\"invocationId\":\"s\",\"item\":\"ok\"}}{Hostile.RawWebSocket.RecordSeparator}");
+        await raw.SendTextAsync($"{{\"type\":2,\"invocationId\":\"s\",\"item\":{{\"not\":\"a string\"}}}}{Hostile.RawWebSocket.RecordSeparator}");
+
+        var completion = await raw.NextRecordAsync(r => r.TryGetProperty("type", out var t) && t.GetInt32() == 3);
+
+        Assert.Equal($"An unexpected error occurred invoking 'UploadStream' on the server. HubException: {ErrorCodes.ArgumentInvalid}: " +
+            "Upload items must be strings; item 2 was not, so the upload was stopped after 1 item(s) and nothing was completed.",
+            completion!.Value.GetProperty("error").GetString());
+    }
 }

@@ -15,6 +15,9 @@ namespace Switchboard.Server.Hubs;
 /// </summary>
 public sealed class UploadHub(ActiveStreams active, IOptions<SwitchboardOptions> options, TimeProvider time, ILogger<UploadHub> logger) : Hub
 {
+    /// <summary>How SignalR's error for a stream item it could not bind begins.</summary>
+    private const string ItemNotBound = "Failed to bind Stream message.";
+
     public async Task<UploadStatus> UploadStream(IAsyncEnumerable<string> stream)
     {
         using var _ = active.BeginUpload();
@@ -38,6 +41,13 @@ public sealed class UploadHub(ActiveStreams active, IOptions<SwitchboardOptions>
         }
         catch (Exception e) when (e is not OperationCanceledException || !Context.ConnectionAborted.IsCancellationRequested)
         {
+            if (e.Message.StartsWith(ItemNotBound, StringComparison.Ordinal))
+            {
+                // SignalR ends the stream itself when an item does not bind to a string: the
+                // client ended nothing, it sent an item of the wrong type.
+                throw new SwitchboardError(ErrorCodes.ArgumentInvalid,
+                    $"Upload items must be strings; item {items + 1} was not, so the upload was stopped after {items} item(s) and nothing was completed.").ToHubException();
+            }
             HubLog.UploadCancelled(logger, Context.ConnectionId, items);
             throw new SwitchboardError(ErrorCodes.UploadCancelled,
                 $"The upload was ended by the client after {items} item(s); nothing was completed.").ToHubException();
