@@ -38,7 +38,17 @@ namespace Switchboard.Redis;
 /// </summary>
 public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
 {
-    private const string AppendScript = """
+    // Shared Lua: the offset of a stream's newest entry (0 when empty). The scripts take a group's
+    // top from it as well as from the counter, which alone may have been lost (evicted, restored apart).
+    private const string LastStoredFunction = """
+        local function lastStored(stream)
+          local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+          if last[1] then return tonumber(string.match(last[1][1], '^(%d+)')) end
+          return 0
+        end
+        """;
+
+    private const string AppendScript = LastStoredFunction + "\n" + """
         local inst = redis.call('GET', KEYS[1])
         if not inst then inst = ARGV[1]; redis.call('SET', KEYS[1], inst) end
         -- Numbers: ARGV[4] (now) is Unix milliseconds; the stored 't' is .NET ticks, kept as a string.
@@ -56,12 +66,8 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
           end
         end
         local off = redis.call('INCR', KEYS[2])
-        -- The counter alone may have been lost (evicted, restored apart): never reuse an offset.
-        local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-        if last[1] then
-          local top = tonumber(string.match(last[1][1], '^(%d+)'))
-          if off <= top then off = top + 1; redis.call('SET', KEYS[2], off) end
-        end
+        local top = lastStored(KEYS[3])
+        if off <= top then off = top + 1; redis.call('SET', KEYS[2], off) end
         redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], off .. '-0',
           'i', ARGV[6], 's', ARGV[7], 'n', ARGV[8], 't', ARGV[9], 'p', ARGV[10], 'f', ARGV[11])
         redis.call('ZADD', KEYS[5], now, ARGV[12])
@@ -71,21 +77,16 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
         return {0, inst, off, false}
         """;
 
-    private const string PositionScript = """
+    private const string PositionScript = LastStoredFunction + "\n" + """
         local inst = redis.call('GET', KEYS[1])
         if not inst then inst = ARGV[1]; redis.call('SET', KEYS[1], inst) end
-        local top = tonumber(redis.call('GET', KEYS[2]) or '0')
-        local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-        if last[1] then top = math.max(top, tonumber(string.match(last[1][1], '^(%d+)'))) end
-        return {inst, top}
+        return {inst, math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), lastStored(KEYS[3]))}
         """;
 
-    private const string ReadScript = """
+    private const string ReadScript = LastStoredFunction + "\n" + """
         local inst = redis.call('GET', KEYS[1])
         if not inst then inst = ARGV[1]; redis.call('SET', KEYS[1], inst) end
-        local top = tonumber(redis.call('GET', KEYS[2]) or '0')
-        local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-        if last[1] then top = math.max(top, tonumber(string.match(last[1][1], '^(%d+)'))) end
+        local top = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), lastStored(KEYS[3]))
         local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
         local firstOffset = top + 1
         if first[1] then firstOffset = tonumber(string.match(first[1][1], '^(%d+)')) end

@@ -43,12 +43,16 @@ public static class Recovery
     }
 
     /// <summary>
-    /// A history page cut to about <paramref name="maxCharacters"/> of payload (always at least one
-    /// message), as a recovery answer is: whoever asks for pages cannot make one answer larger.
+    /// A page of history asked for by a caller (<c>GetHistory</c>, the history API): the messages
+    /// after <paramref name="afterOffset"/>, at most <paramref name="limit"/>, cut to about
+    /// <paramref name="maxCharacters"/> of payload (always at least one message) as a recovery
+    /// answer is, so that whoever asks for pages cannot make one answer larger.
     /// <see cref="HistoryPage.HasMore"/> follows from the messages kept.
     /// </summary>
-    public static HistoryPage CapPage(HistoryPage page, int maxCharacters)
+    public static async Task<HistoryPage> ReadPageAsync(IHistoryStore history, string group, long afterOffset, int limit,
+        int maxCharacters, CancellationToken cancellationToken = default)
     {
+        var page = await history.ReadAsync(group, afterOffset, limit, cancellationToken);
         var messages = CapBySize(page.Messages, maxCharacters);
         return ReferenceEquals(messages, page.Messages) ? page : page with { Messages = messages };
     }

@@ -36,7 +36,7 @@ public static class GroupsApi
             .WithSummary("Publish a message to a chat group; answered once the message is durable.");
         group.MapGet("/{groupName}/messages", GetMessages).WithName("GetGroupMessages")
             .WithSummary("Page through a group's history: messages after an offset.")
-            .WithPagingQuery()
+            .WithPagingQueryDescribed()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapGet("/{groupName}/presence", GetPresence).WithName("GetGroupPresence")
             .WithSummary("Who is in a chat group: members with their connection counts, and totals.");
@@ -92,21 +92,19 @@ public static class GroupsApi
     /// <remarks>
     /// <c>after</c> (default 0) and <c>limit</c> (default 100) are read here rather than bound, so
     /// that a value that is not a whole number gets the documented <c>position_invalid</c> too,
-    /// not the framework's bare 400 (<see cref="OpenApiPaging.WithPagingQuery"/> describes them).
+    /// not the framework's bare 400 (<see cref="PagingQuery.WithPagingQueryDescribed"/> describes them).
     /// </remarks>
     private static async Task<Results<Ok<HistoryPageDto>, ProblemHttpResult>> GetMessages(string groupName, HttpRequest request,
         IHistoryStore history, IOptions<SwitchboardOptions> options, CancellationToken ct)
     {
         if (InputRules.CheckGroupName(groupName) is { } invalid) return ApiProblems.Problem(invalid);
         var limits = options.Value.Recovery;
-        if (!OpenApiPaging.TryRead(request.Query, "after", 0L, out var after) || !OpenApiPaging.TryRead(request.Query, "limit", 100L, out var wideLimit)
-            || wideLimit is < 1 or > int.MaxValue)
+        if (!PagingQuery.TryRead(request.Query, "after", 0, out var after) || !PagingQuery.TryRead(request.Query, "limit", 100, out var limit))
         {
-            return ApiProblems.Problem(RecoveryRules.CheckPage(-1, 0, limits)!);
+            return ApiProblems.Problem(RecoveryRules.PageInvalid(limits));
         }
-        var limit = (int)wideLimit;
         if (RecoveryRules.CheckPage(after, limit, limits) is { } badPage) return ApiProblems.Problem(badPage);
-        var page = await history.ReadAsync(groupName, after, limit, ct);
-        return TypedResults.Ok(Recovery.CapPage(page, options.Value.Recovery.MaxCharacters).ToDto(groupName));
+        var page = await Recovery.ReadPageAsync(history, groupName, after, (int)limit, limits.MaxCharacters, ct);
+        return TypedResults.Ok(page.ToDto(groupName));
     }
 }

@@ -109,9 +109,10 @@ public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, Cha
     public async Task<HistoryPageDto> GetHistory(string groupName, long after, int limit)
     {
         HubErrors.ThrowIf(InputRules.CheckGroupName(groupName));
-        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, options.Value.Recovery));
-        var page = await history.ReadAsync(groupName, after, limit, Context.ConnectionAborted);
-        return Recovery.CapPage(page, options.Value.Recovery.MaxCharacters).ToDto(groupName);
+        var limits = options.Value.Recovery;
+        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, limits));
+        var page = await Recovery.ReadPageAsync(history, groupName, after, limit, limits.MaxCharacters, Context.ConnectionAborted);
+        return page.ToDto(groupName);
     }
 
     public async Task JoinGroup(string groupName)

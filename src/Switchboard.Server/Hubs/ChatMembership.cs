@@ -35,16 +35,19 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// <summary>The chat hub's connections per user, for applying user-level memberships to them.</summary>
     private readonly InMemoryConnectionTracker _chatConnections = new();
 
-    /// <summary>The groups each connection subscribed to (envelopes), so that it never also gets the plain form.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HashSet<string>> _subscribed = new(StringComparer.Ordinal);
+    /// <summary>Per chat connection that joined or subscribed: see <see cref="ConnectionGroups"/>.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ConnectionGroups> _connections = new(StringComparer.Ordinal);
 
-    /// <summary>Per signed-in chat connection: its user, and the groups the server put it in for user-level memberships.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ServerJoins> _serverJoins = new(StringComparer.Ordinal);
-
-    private sealed class ServerJoins(string userId)
+    /// <summary>
+    /// One connection's groups as this class needs them: those it subscribed to (envelopes), so
+    /// that it never also gets the plain form, and, for a signed-in connection, its user and the
+    /// groups the server put it in for user-level memberships. Read and written under its own lock.
+    /// </summary>
+    private sealed class ConnectionGroups(string? userId)
     {
-        public string UserId { get; } = userId;
-        public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+        public string? UserId { get; } = userId;
+        public HashSet<string> Subscribed { get; } = new(StringComparer.Ordinal);
+        public HashSet<string> ByServer { get; } = new(StringComparer.Ordinal);
     }
 
     public enum Mode { Plain, Envelopes }
@@ -54,7 +57,7 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     {
         if (userId is null) return;
         _chatConnections.AddConnection(userId, connectionId);
-        _serverJoins[connectionId] = new ServerJoins(userId);
+        _connections[connectionId] = new ConnectionGroups(userId);
         var groups = await userGroups.GetGroupsAsync(userId);
         foreach (var group in groups)
         {
@@ -75,8 +78,7 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     internal void Disconnected(string connectionId, string? userId)
     {
         quota.Forget(connectionId);
-        _subscribed.TryRemove(connectionId, out _);
-        _serverJoins.TryRemove(connectionId, out _);
+        _connections.TryRemove(connectionId, out _);
         if (userId is null) return;
         _chatConnections.RemoveConnection(userId, connectionId);
     }
@@ -102,8 +104,8 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         Core.SwitchboardException.ThrowIf(quota.TryAdd(connectionId, group, enforce: !byServer));
         if (mode == Mode.Envelopes)
         {
-            var subscribed = _subscribed.GetOrAdd(connectionId, static _ => new HashSet<string>(StringComparer.Ordinal));
-            lock (subscribed) subscribed.Add(group);
+            var groups = _connections.GetOrAdd(connectionId, static _ => new ConnectionGroups(null));
+            lock (groups) groups.Subscribed.Add(group);
             await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.Envelopes(group));
             await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Plain(group));
         }
@@ -111,9 +113,9 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         {
             await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.Plain(group));
         }
-        if (byServer && _serverJoins.TryGetValue(connectionId, out var joins))
+        if (byServer && _connections.TryGetValue(connectionId, out var joined))
         {
-            lock (joins) joins.Groups.Add(group);
+            lock (joined) joined.ByServer.Add(group);
         }
         if (presenceEvents)
         {
@@ -129,13 +131,13 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     public async Task LeaveAsync(string connectionId, string group)
     {
         quota.Remove(connectionId, group);
-        if (_subscribed.TryGetValue(connectionId, out var subscribed))
+        if (_connections.TryGetValue(connectionId, out var groups))
         {
-            lock (subscribed) subscribed.Remove(group);
-        }
-        if (_serverJoins.TryGetValue(connectionId, out var joins))
-        {
-            lock (joins) joins.Groups.Remove(group);
+            lock (groups)
+            {
+                groups.Subscribed.Remove(group);
+                groups.ByServer.Remove(group);
+            }
         }
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Plain(group));
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Envelopes(group));
@@ -203,14 +205,15 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// </summary>
     internal async Task ReconcileUserGroupsAsync()
     {
-        foreach (var byUser in _serverJoins.ToArray().GroupBy(e => e.Value.UserId, StringComparer.Ordinal))
+        var signedIn = _connections.ToArray().Where(e => e.Value.UserId is not null);
+        foreach (var byUser in signedIn.GroupBy(e => e.Value.UserId!, StringComparer.Ordinal))
         {
             var stored = await userGroups.GetGroupsAsync(byUser.Key);
-            foreach (var (connectionId, joins) in byUser)
+            foreach (var (connectionId, groups) in byUser)
             {
                 if (!registry.Contains(connectionId)) continue;
                 string[] joined;
-                lock (joins) joined = [.. joins.Groups];
+                lock (groups) joined = [.. groups.ByServer];
                 try
                 {
                     foreach (var group in stored.Except(joined, StringComparer.Ordinal))
@@ -232,8 +235,8 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
 
     private bool IsSubscribed(string connectionId, string group)
     {
-        if (!_subscribed.TryGetValue(connectionId, out var subscribed)) return false;
-        lock (subscribed) return subscribed.Contains(group);
+        if (!_connections.TryGetValue(connectionId, out var groups)) return false;
+        lock (groups) return groups.Subscribed.Contains(group);
     }
 
     private Task AnnounceAsync(string eventName, PresenceChange change) =>

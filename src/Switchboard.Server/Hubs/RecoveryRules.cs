@@ -11,8 +11,10 @@ internal static class RecoveryRules
             ? new(ErrorCodes.PositionInvalid, $"history must be between 0 and {limits.MaxHistory}, and offset must not be negative.")
             : null;
 
-    public static SwitchboardError? CheckPage(long after, int limit, RecoveryOptions limits) =>
-        after < 0 || limit < 1 || limit > limits.MaxMessages
-            ? new(ErrorCodes.PositionInvalid, $"after must not be negative and limit must be between 1 and {limits.MaxMessages}.")
-            : null;
+    public static SwitchboardError? CheckPage(long after, long limit, RecoveryOptions limits) =>
+        after < 0 || limit < 1 || limit > limits.MaxMessages ? PageInvalid(limits) : null;
+
+    /// <summary>The refusal of a page's <c>after</c> or <c>limit</c>.</summary>
+    public static SwitchboardError PageInvalid(RecoveryOptions limits) =>
+        new(ErrorCodes.PositionInvalid, $"after must not be negative and limit must be between 1 and {limits.MaxMessages}.");
 }

@@ -72,9 +72,10 @@ public sealed class SecureChatHub(GroupPublisher publisher, IHistoryStore histor
     /// <summary>A page of the caller's own private channel.</summary>
     public async Task<HistoryPageDto> GetPrivateHistory(long after, int limit)
     {
-        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, options.Value.Recovery));
+        var limits = options.Value.Recovery;
+        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, limits));
         var channel = InputRules.UserGroup(Context.User.UserId()!);
-        var page = await history.ReadAsync(channel, after, limit, Context.ConnectionAborted);
-        return Recovery.CapPage(page, options.Value.Recovery.MaxCharacters).ToDto(channel);
+        var page = await Recovery.ReadPageAsync(history, channel, after, limit, limits.MaxCharacters, Context.ConnectionAborted);
+        return page.ToDto(channel);
     }
 }

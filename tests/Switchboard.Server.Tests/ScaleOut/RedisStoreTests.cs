@@ -30,11 +30,15 @@ public sealed class RedisHistoryStoreTests(RedisFixture redis) : HistoryStoreCon
     private readonly string _prefix = RedisStores.NewPrefix();
     private readonly List<RedisConnection> _connections = [];
 
-    protected override Task<IHistoryStore> CreateStoreAsync(HistoryOptions options)
+    protected override Task<IHistoryStore> CreateStoreAsync(HistoryOptions options) =>
+        Task.FromResult<IHistoryStore>(StoreOn(redis.Server, options));
+
+    /// <summary>A store on <paramref name="server"/> under this test's prefix; its connection is closed with the test.</summary>
+    private RedisHistoryStore StoreOn(RedisServer server, HistoryOptions options)
     {
-        var connection = RedisStores.Connect(redis.Server, _prefix);
+        var connection = RedisStores.Connect(server, _prefix);
         _connections.Add(connection);
-        return Task.FromResult<IHistoryStore>(new RedisHistoryStore(connection, Options.Create(options), Time, NullLogger<RedisHistoryStore>.Instance));
+        return new RedisHistoryStore(connection, Options.Create(options), Time, NullLogger<RedisHistoryStore>.Instance);
     }
 
     protected override async Task<IHistoryStore> RestartAsync(IHistoryStore store, HistoryOptions options)
@@ -68,10 +72,7 @@ public sealed class RedisHistoryStoreTests(RedisFixture redis) : HistoryStoreCon
     public async Task ARedisThatLostItsDataGivesEveryGroupANewEpochAndStartsOver()
     {
         await using var own = await RedisServer.StartAsync();
-        var connection = RedisStores.Connect(own, _prefix);
-        _connections.Add(connection);
-        var store = new RedisHistoryStore(connection, Options.Create(TestOptions()), Time, NullLogger<RedisHistoryStore>.Instance);
-        await using var _ = store;
+        await using var store = StoreOn(own, TestOptions());
         var first = await store.AppendAsync(Message("room", "a")).AsTask().DefaultTimeout();
 
         await own.StopAsync();
@@ -90,10 +91,7 @@ public sealed class RedisHistoryStoreTests(RedisFixture redis) : HistoryStoreCon
         // An empty Redis whose first append goes to a group named like the retention set: in key
         // layout 1 it took that key for a stream, and every later append anywhere failed.
         await using var own = await RedisServer.StartAsync();
-        var connection = RedisStores.Connect(own, _prefix);
-        _connections.Add(connection);
-        var store = new RedisHistoryStore(connection, Options.Create(TestOptions()), Time, NullLogger<RedisHistoryStore>.Instance);
-        await using var _ = store;
+        await using var store = StoreOn(own, TestOptions());
         async Task<long> Append(string group, string id)
         {
             var result = await store.AppendAsync(Message(group, id)).AsTask().DefaultTimeout();

@@ -5,7 +5,7 @@ using Microsoft.OpenApi;
 namespace Switchboard.Server.Api;
 
 /// <summary>The <c>after</c> and <c>limit</c> query values of a history page, read by the handler and described in the OpenAPI document.</summary>
-internal static class OpenApiPaging
+internal static class PagingQuery
 {
     /// <summary>
     /// The value of <paramref name="name"/>: <paramref name="fallback"/> when absent, false when
@@ -23,7 +23,7 @@ internal static class OpenApiPaging
         return values.Count == 1 && long.TryParse(values[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
     }
 
-    public static RouteHandlerBuilder WithPagingQuery(this RouteHandlerBuilder builder) =>
+    public static RouteHandlerBuilder WithPagingQueryDescribed(this RouteHandlerBuilder builder) =>
         builder.AddOpenApiOperationTransformer((operation, _, _) =>
         {
             operation.Parameters ??= [];
