@@ -60,10 +60,10 @@ public sealed class Result
 public sealed class UploadStatus
 {
     public UploadStatus() { }
-    public UploadStatus(int items, long characters) => (Items, Characters) = (items, characters);
+    public UploadStatus(long items, long characters) => (Items, Characters) = (items, characters);
 
     [DataMember(Name = "items")]
-    public int Items { get; set; }
+    public long Items { get; set; }
     [DataMember(Name = "characters")]
     public long Characters { get; set; }
 }

@@ -13,7 +13,7 @@ internal static partial class HubLog
     public static partial void RobustSendFailed(ILogger logger, Exception exception, string connectionId);
 
     [LoggerMessage(1004, LogLevel.Information, "Upload on {ConnectionId} ended by the client after {Items} items.")]
-    public static partial void UploadCancelled(ILogger logger, string connectionId, int items);
+    public static partial void UploadCancelled(ILogger logger, string connectionId, long items);
 
     [LoggerMessage(1005, LogLevel.Warning, "The presence store is unreachable; presence catches up when it returns.")]
     public static partial void PresenceUnavailable(ILogger logger, Exception exception);

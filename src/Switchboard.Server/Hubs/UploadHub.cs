@@ -22,7 +22,7 @@ public sealed class UploadHub(ActiveStreams active, IOptions<SwitchboardOptions>
     {
         using var _ = active.BeginUpload();
         var interval = options.Value.Upload.ProgressInterval;
-        var items = 0;
+        var items = 0L;
         var characters = 0L;
         long? lastProgress = null;
         try
