@@ -42,10 +42,15 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// One connection's groups as this class needs them: those it subscribed to (envelopes), so
     /// that it never also gets the plain form, and, for a signed-in connection, its user and the
     /// groups the server put it in for user-level memberships. Read and written under its own lock.
+    /// Its <see cref="Gate"/> lets one join or leave of the connection run at a time, in the
+    /// order they began: with parallel invocations, or a user-level change racing the client's
+    /// own call, their awaited steps (Redis round trips) would otherwise interleave and leave
+    /// the connection's groups, quota and presence saying different things.
     /// </summary>
     private sealed class ConnectionGroups(string? userId)
     {
         public string? UserId { get; } = userId;
+        public SemaphoreSlim Gate { get; } = new(1, 1);
         public HashSet<string> Subscribed { get; } = new(StringComparer.Ordinal);
         public HashSet<string> ByServer { get; } = new(StringComparer.Ordinal);
     }
@@ -101,21 +106,34 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// </summary>
     public async Task JoinAsync(string connectionId, string group, Mode mode, bool presenceEvents, bool byServer = false)
     {
+        var connection = Of(connectionId);
+        await connection.Gate.WaitAsync();
+        try
+        {
+            await JoinGatedAsync(connection, connectionId, group, mode, presenceEvents, byServer);
+        }
+        finally
+        {
+            connection.Gate.Release();
+        }
+    }
+
+    private async Task JoinGatedAsync(ConnectionGroups connection, string connectionId, string group, Mode mode, bool presenceEvents, bool byServer)
+    {
         Core.SwitchboardException.ThrowIf(quota.TryAdd(connectionId, group, enforce: !byServer));
         if (mode == Mode.Envelopes)
         {
-            var groups = _connections.GetOrAdd(connectionId, static _ => new ConnectionGroups(null));
-            lock (groups) groups.Subscribed.Add(group);
+            lock (connection) connection.Subscribed.Add(group);
             await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.Envelopes(group));
             await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Plain(group));
         }
-        else if (!IsSubscribed(connectionId, group))
+        else if (!IsSubscribed(connection, group))
         {
             await hub.Groups.AddToGroupAsync(connectionId, ChatGroups.Plain(group));
         }
-        if (byServer && _connections.TryGetValue(connectionId, out var joined))
+        if (byServer)
         {
-            lock (joined) joined.ByServer.Add(group);
+            lock (connection) connection.ByServer.Add(group);
         }
         if (presenceEvents)
         {
@@ -130,14 +148,25 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// <summary>Leaving a group leaves it in every mode.</summary>
     public async Task LeaveAsync(string connectionId, string group)
     {
-        quota.Remove(connectionId, group);
-        if (_connections.TryGetValue(connectionId, out var groups))
+        var connection = Of(connectionId);
+        await connection.Gate.WaitAsync();
+        try
         {
-            lock (groups)
-            {
-                groups.Subscribed.Remove(group);
-                groups.ByServer.Remove(group);
-            }
+            await LeaveGatedAsync(connection, connectionId, group);
+        }
+        finally
+        {
+            connection.Gate.Release();
+        }
+    }
+
+    private async Task LeaveGatedAsync(ConnectionGroups connection, string connectionId, string group)
+    {
+        quota.Remove(connectionId, group);
+        lock (connection)
+        {
+            connection.Subscribed.Remove(group);
+            connection.ByServer.Remove(group);
         }
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Plain(group));
         await hub.Groups.RemoveFromGroupAsync(connectionId, ChatGroups.Envelopes(group));
@@ -233,10 +262,12 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         }
     }
 
-    private bool IsSubscribed(string connectionId, string group)
+    /// <summary>The connection's record, made by <see cref="ConnectedAsync"/> (or here, for a caller that did not go through it).</summary>
+    private ConnectionGroups Of(string connectionId) => _connections.GetOrAdd(connectionId, static _ => new ConnectionGroups(null));
+
+    private static bool IsSubscribed(ConnectionGroups connection, string group)
     {
-        if (!_connections.TryGetValue(connectionId, out var groups)) return false;
-        lock (groups) return groups.Subscribed.Contains(group);
+        lock (connection) return connection.Subscribed.Contains(group);
     }
 
     private Task AnnounceAsync(string eventName, PresenceChange change) =>
