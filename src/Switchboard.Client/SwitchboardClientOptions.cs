@@ -30,6 +30,10 @@ public sealed class SwitchboardClientOptions
     /// <summary>How long to keep trying to reconnect before giving up and raising <see cref="SwitchboardClient.Closed"/>. Default 10 minutes.</summary>
     public TimeSpan ReconnectFor { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Messages fetched per history page when filling a gap. Default 500 (the server's default maximum).</summary>
+    /// <summary>
+    /// Most messages asked for per history page when filling a gap. Default 500. The server serves
+    /// at most its <c>Switchboard:Recovery:MaxMessages</c> per page whatever is asked (and about
+    /// <c>MaxCharacters</c> of payload), so this need not match the deployment.
+    /// </summary>
     public int PageSize { get; init; } = 500;
 }

@@ -18,7 +18,11 @@ export interface SwitchboardClientOptions {
   reconnectDelays?: number[];
   /** How long to keep trying to reconnect, in ms. Default 10 minutes. */
   reconnectForMs?: number;
-  /** Messages fetched per history page when filling a gap. Default 500. */
+  /**
+   * Most messages asked for per history page when filling a gap. Default 500. The server serves at
+   * most its `Switchboard:Recovery:MaxMessages` per page whatever is asked (and about
+   * `MaxCharacters` of payload), so this need not match the deployment.
+   */
   pageSize?: number;
   logLevel?: signalR.LogLevel;
 }

@@ -164,6 +164,95 @@ test("presence events arrive for a group subscribed with presence", async () => 
   }
 });
 
+/**
+ * Makes the server stop delivering `g` to the client's connection while `meanwhile` runs, then
+ * deliver again, without the client knowing: its next live envelope is beyond the next offset, as
+ * when a message is lost on the way (a Redis pub/sub blip, or another process publishing in between).
+ */
+async function missLiveMessages(c, g, meanwhile) {
+  await withTimeout(c.connection.invoke("Unsubscribe", g), TIMEOUT, "Unsubscribe");
+  await meanwhile();
+  await withTimeout(c.connection.invoke("Subscribe", g, {}), TIMEOUT, "Subscribe");
+}
+
+async function publishRange(publisher, g, from, to) {
+  for (let i = from; i <= to; i++) await withTimeout(publisher.invoke("Publish", g, { message: `m${i}` }), TIMEOUT, `publish m${i}`);
+}
+
+const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/**
+ * Records delivered offsets and recovery failures ("lost after n") in the order the client raised
+ * them; `done()` waits (bounded) until `lastOffset` was delivered.
+ */
+function record(c, lastOffset) {
+  const events = [];
+  let resolve;
+  const delivered = new Promise((r) => { resolve = r; });
+  c.on("message", (e) => { events.push(Number(e.offset)); if (e.offset >= lastOffset) resolve(); });
+  c.on("recoveryFailed", (f) => events.push(`lost after ${f.lastOffset}`));
+  return { events, done: () => withTimeout(delivered, TIMEOUT, `offset ${lastOffset}; delivered so far: ${JSON.stringify(events)}`) };
+}
+
+describe("a server that serves 5 messages per history page (the client asks for 500)", () => {
+  let few;
+  before(async () => {
+    few = await startServer({ Switchboard__Recovery__MaxMessages: "5", Switchboard__Recovery__MaxHistory: "5" });
+  });
+  after(() => few?.stop());
+
+  test("a backlog larger than the server's page is recovered after a reconnect", async () => {
+    const g = group();
+    const [reader, writer] = await Promise.all([few.token("away"), few.token("writer")]);
+    const proxy = await startProxy(few.baseUrl);
+    const c = client(proxy.url, reader);
+    const lost = [];
+    c.on("subscriptionLost", (loss) => lost.push(loss.error.message));
+    const reconnecting = withTimeout(new Promise((r) => c.on("reconnecting", r)), TIMEOUT, "reconnecting");
+    const resubscribed = withTimeout(new Promise((r) => c.on("resubscribed", r)), TIMEOUT, "resubscribed");
+    const { events, done } = record(c, 51);
+    const publisher = new signalR.HubConnectionBuilder().withUrl(few.baseUrl + "/hubs/chat", { accessTokenFactory: () => writer }).configureLogging(signalR.LogLevel.None).build();
+    try {
+      await withTimeout(Promise.all([c.start(), publisher.start()]), TIMEOUT, "start");
+      await c.subscribe(g);
+      proxy.refusing = true;
+      proxy.cutAll();
+      await reconnecting;
+      await publishRange(publisher, g, 1, 50); // ten of the server's pages
+      proxy.refusing = false;
+      await resubscribed;
+      assert.deepEqual(lost, []);
+      await publishRange(publisher, g, 51, 51);
+      await done();
+      assert.deepEqual(events, range(1, 51));
+    } finally {
+      await Promise.all([c.stop(), publisher.stop()]);
+      await proxy.close();
+    }
+  });
+
+  test("a live gap larger than the server's page is filled in order", async () => {
+    const g = group();
+    const [reader, writer] = await Promise.all([few.token("live"), few.token("writer")]);
+    const c = client(few.baseUrl, reader);
+    const { events, done } = record(c, 51);
+    const first = withTimeout(new Promise((r) => c.on("message", r)), TIMEOUT, "m1");
+    const publisher = new signalR.HubConnectionBuilder().withUrl(few.baseUrl + "/hubs/chat", { accessTokenFactory: () => writer }).configureLogging(signalR.LogLevel.None).build();
+    try {
+      await withTimeout(Promise.all([c.start(), publisher.start()]), TIMEOUT, "start");
+      await c.subscribe(g);
+      await publishRange(publisher, g, 1, 1);
+      await first;
+      await missLiveMessages(c, g, () => publishRange(publisher, g, 2, 50));
+      await publishRange(publisher, g, 51, 51);
+      await done();
+      assert.deepEqual(events, range(1, 51));
+    } finally {
+      await Promise.all([c.stop(), publisher.stop()]);
+    }
+  });
+});
+
 describe("a server that keeps 10 messages per group", () => {
   let short;
   before(async () => {

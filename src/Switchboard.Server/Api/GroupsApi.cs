@@ -101,10 +101,10 @@ public static class GroupsApi
         var limits = options.Value.Recovery;
         if (!PagingQuery.TryRead(request.Query, "after", 0, out var after) || !PagingQuery.TryRead(request.Query, "limit", 100, out var limit))
         {
-            return ApiProblems.Problem(RecoveryRules.PageInvalid(limits));
+            return ApiProblems.Problem(RecoveryRules.PageInvalid);
         }
-        if (RecoveryRules.CheckPage(after, limit, limits) is { } badPage) return ApiProblems.Problem(badPage);
-        var page = await Recovery.ReadPageAsync(history, groupName, after, (int)limit, limits.MaxCharacters, ct);
+        if (RecoveryRules.CheckPage(after, limit) is { } badPage) return ApiProblems.Problem(badPage);
+        var page = await Recovery.ReadPageAsync(history, groupName, after, RecoveryRules.PageLimit(limit, limits), limits.MaxCharacters, ct);
         return TypedResults.Ok(page.ToDto(groupName));
     }
 }

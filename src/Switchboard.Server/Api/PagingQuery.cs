@@ -38,7 +38,7 @@ internal static class PagingQuery
             {
                 Name = "limit",
                 In = ParameterLocation.Query,
-                Description = "Messages in the page, 1 to Switchboard:Recovery:MaxMessages (500). Default 100.",
+                Description = "Messages in the page, at least 1; more than Switchboard:Recovery:MaxMessages (500) is served as that many. Default 100.",
                 Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1" },
             });
             return Task.CompletedTask;

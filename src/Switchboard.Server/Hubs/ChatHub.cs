@@ -105,13 +105,17 @@ public sealed class ChatHub(GroupPublisher publisher, IHistoryStore history, Cha
         return (await presence.GetGroupAsync(groupName)).ToDto();
     }
 
-    /// <summary>A page of a group's history: messages after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// A page of a group's history: messages after <paramref name="after"/>, at most <paramref name="limit"/>
+    /// and at most <c>Switchboard:Recovery:MaxMessages</c> (a larger limit is served as that many).
+    /// </summary>
     public async Task<HistoryPageDto> GetHistory(string groupName, long after, int limit)
     {
         HubErrors.ThrowIf(InputRules.CheckGroupName(groupName));
         var limits = options.Value.Recovery;
-        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, limits));
-        var page = await Recovery.ReadPageAsync(history, groupName, after, limit, limits.MaxCharacters, Context.ConnectionAborted);
+        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit));
+        var page = await Recovery.ReadPageAsync(history, groupName, after, RecoveryRules.PageLimit(limit, limits), limits.MaxCharacters,
+            Context.ConnectionAborted);
         return page.ToDto(groupName);
     }
 

@@ -73,9 +73,10 @@ public sealed class SecureChatHub(GroupPublisher publisher, IHistoryStore histor
     public async Task<HistoryPageDto> GetPrivateHistory(long after, int limit)
     {
         var limits = options.Value.Recovery;
-        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit, limits));
+        HubErrors.ThrowIf(RecoveryRules.CheckPage(after, limit));
         var channel = InputRules.UserGroup(Context.User.UserId()!);
-        var page = await Recovery.ReadPageAsync(history, channel, after, limit, limits.MaxCharacters, Context.ConnectionAborted);
+        var page = await Recovery.ReadPageAsync(history, channel, after, RecoveryRules.PageLimit(limit, limits), limits.MaxCharacters,
+            Context.ConnectionAborted);
         return page.ToDto(channel);
     }
 }

@@ -26,15 +26,17 @@ public sealed class ServerInputProperties
     private static readonly Gen<int> Ints = Gen.Frequency((3, Gen.Int[-1_000, 20_000]), (1, Gen.OneOf(int.MinValue, -1, 0, 1, int.MaxValue)));
 
     [Fact]
-    public void RecoveryPositionsAreRefusedExactlyWhenOutOfRange() =>
+    public void RecoveryPositionsAreRefusedExactlyWhenOutOfRangeAndLargePageLimitsAreClamped() =>
         Gen.Select(Longs, Ints, Ints, Gen.Int[1, 10_000]).Sample((offset, history, limit, maxMessages) =>
         {
             var limits = new RecoveryOptions { MaxMessages = maxMessages, MaxHistory = Math.Min(100, maxMessages) };
             var subscribe = RecoveryRules.CheckSubscribe(new SubscribeRequest { Offset = offset, History = history }, limits);
-            var page = RecoveryRules.CheckPage(offset, limit, limits);
+            var page = RecoveryRules.CheckPage(offset, limit);
 
             Assert.Equal(offset >= 0 && history >= 0 && history <= limits.MaxHistory, subscribe is null);
-            Assert.Equal(offset >= 0 && limit >= 1 && limit <= maxMessages, page is null);
+            // A limit above MaxMessages is not refused: the page is served with MaxMessages at most.
+            Assert.Equal(offset >= 0 && limit >= 1, page is null);
+            if (page is null) Assert.Equal(Math.Min(limit, maxMessages), RecoveryRules.PageLimit(limit, limits));
             Assert.All(new[] { subscribe, page }.OfType<SwitchboardError>(), e => Assert.Equal(ErrorCodes.PositionInvalid, e.Code));
         }, iter: Iter);
 
