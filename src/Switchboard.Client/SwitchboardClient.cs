@@ -16,7 +16,9 @@ namespace Switchboard.Client;
 /// makes the client fetch the gap from history first.</item>
 /// <item>When the gap cannot be filled (the history's epoch changed, or the missed messages
 /// were trimmed), <see cref="RecoveryFailed"/> says so; the client continues from the group's
-/// current position and the application should reload what it shows.</item>
+/// current position and the application should reload what it shows. When retention trimmed
+/// only the start of a gap the client fills from history, it delivers the part still retained
+/// after the event.</item>
 /// <item>When the server refuses a group after a reconnect (for example <c>too_many_groups</c>,
 /// because the user was added to groups meanwhile, or <c>rate_limited</c> while paging),
 /// <see cref="SubscriptionLost"/> says so; the client stops following that group and goes on
@@ -63,7 +65,14 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// <summary>A group message, exactly once and in offset order per group.</summary>
     public event Action<GroupEnvelope>? MessageReceived;
 
-    /// <summary>Missed messages of a group could not be recovered; the client now continues from the group's current position.</summary>
+    /// <summary>
+    /// Missed messages of a group could not be recovered. After a reconnect (the server answered
+    /// <c>recovered: false</c>) or a new epoch, the client continues from the group's current
+    /// position. When history paging finds that retention trimmed the start of a gap (a live gap,
+    /// or the pages after a recovery answer), the messages after
+    /// <see cref="RecoveryFailure.LastOffset"/> and before the first one still retained are lost,
+    /// and the retained rest is delivered next, in order.
+    /// </summary>
     public event Action<RecoveryFailure>? RecoveryFailed;
 
     /// <summary>The guide's <c>ReceiveMessage(user, message)</c>: broadcasts and groups joined with <c>JoinGroup</c>.</summary>
@@ -87,6 +96,8 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// A live message arrived beyond the next offset (a message was lost on the way, or another
     /// server process published in between) and the client fetched the missing offsets
     /// (first, last) from history before delivering it. Informational: delivery stays exactly once, in order.
+    /// If retention had trimmed the start of that range, <see cref="RecoveryFailed"/> was raised
+    /// first and only the part still retained was delivered.
     /// </summary>
     public event Action<string, long, long>? GapFilled;
 
@@ -233,25 +244,53 @@ public sealed class SwitchboardClient : IAsyncDisposable
         Deliver(state, envelope);
     }
 
-    /// <summary>Delivers messages after the state's offset up to <paramref name="until"/> from history.</summary>
+    /// <summary>
+    /// Delivers messages after the state's offset up to <paramref name="until"/> from history, page
+    /// by page (the server serves at most its <c>Recovery:MaxMessages</c> per page, whatever the
+    /// limit asked for). When retention has trimmed the start of the gap (the page's
+    /// <c>firstRetained</c> is beyond the next offset), those messages are lost:
+    /// <see cref="RecoveryFailed"/> says so with the last offset delivered, and what is still
+    /// retained is delivered, from <c>firstRetained</c> on.
+    /// </summary>
     private async Task FillGapAsync(string group, GroupState state, long until)
     {
         while (state.Offset < until)
         {
             var page = await Connection.InvokeAsync<HistoryPageDto>(HubMethods.GetHistory, group, state.Offset,
                 (int)Math.Min(_options.PageSize, until - state.Offset));
-            if (page.Epoch != state.Epoch || page.FirstRetained > state.Offset + 1 || page.Messages.Count == 0)
+            if (page.Epoch != state.Epoch)
             {
-                RecoveryFailed?.Invoke(new RecoveryFailure(group, state.Offset, state.Epoch, page.Epoch));
-                state.Epoch = page.Epoch;
-                state.Offset = until;
+                // The group's history was replaced: nothing of the gap can be had.
+                Lose(group, state, page.Epoch, until);
+                return;
+            }
+            if (page.FirstRetained > state.Offset + 1)
+            {
+                // Trimmed by retention up to firstRetained - 1; the page starts at firstRetained.
+                Lose(group, state, page.Epoch, Math.Min(until, page.FirstRetained - 1));
+            }
+            else if (page.Messages.Count == 0)
+            {
+                Lose(group, state, page.Epoch, until); // nothing where the gap should be
                 return;
             }
             foreach (var message in page.Messages)
             {
                 if (message.Offset > until) break;
+                if (message.Offset <= state.Offset) continue;
                 Deliver(state, message);
             }
+        }
+    }
+
+    /// <summary>Reports that the messages after the state's offset up to <paramref name="lostUntil"/> cannot be had, and skips them.</summary>
+    private void Lose(string group, GroupState state, string epoch, long lostUntil)
+    {
+        RecoveryFailed?.Invoke(new RecoveryFailure(group, state.Offset, state.Epoch, epoch));
+        lock (_groups)
+        {
+            state.Epoch = epoch;
+            state.Offset = lostUntil;
         }
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.SignalR.Client;
 using Switchboard.Contracts;
+using Switchboard.Core.History;
 using Switchboard.Server.Tests;
 using Switchboard.Server.Tests.Infrastructure;
 
@@ -117,5 +118,49 @@ public sealed class SmallHistoryPagesTests(FewPerPageServer server) : IClassFixt
         await done.DefaultTimeout();
         Assert.Equal(GapScenario.Offsets(1, 51), events);
         Assert.Equal((group, 2L, 50L), await filled.Task.DefaultTimeout());
+    }
+}
+
+/// <summary>A server that keeps 10 messages per group and trims only when a test asks (its background retention runs daily).</summary>
+public sealed class TrimOnRequestServer() : SwitchboardFactoryWith(new()
+{
+    ["Switchboard:History:MaxMessagesPerGroup"] = "10",
+    ["Switchboard:History:TrimInterval"] = "1.00:00:00",
+});
+
+public sealed class TrimmedLiveGapTests(TrimOnRequestServer server) : IClassFixture<TrimOnRequestServer>
+{
+    [Fact]
+    public async Task ALiveGapWhoseStartWasTrimmedIsReportedAndWhatIsRetainedIsDeliveredInOrder()
+    {
+        var group = "tg-" + Guid.NewGuid().ToString("N")[..12];
+        // Pages of 4, so the retained rest (22..31) takes three pages after the loss.
+        await using var client = GapScenario.Client(server.BaseUrl, () => Task.FromResult<string?>(server.Token("reader")), pageSize: 4);
+        var (events, done) = GapScenario.Record(client, 32);
+        var failure = new TaskCompletionSource<RecoveryFailure>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RecoveryFailed += f => failure.TrySetResult(f);
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.MessageReceived += _ => first.TrySetResult();
+        var filled = new TaskCompletionSource<(string, long, long)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.GapFilled += (g, from, to) => filled.TrySetResult((g, from, to));
+        await client.StartAsync().DefaultTimeout();
+        var subscribed = await client.SubscribeAsync(group).DefaultTimeout();
+        await using var publisher = await server.ConnectAsync(HubRoutes.Chat, server.Token("writer"));
+        await GapScenario.PublishAsync(publisher, group, 1, 1);
+        await first.Task.DefaultTimeout();
+
+        await GapScenario.MissLiveMessagesAsync(client, group, async () =>
+        {
+            await GapScenario.PublishAsync(publisher, group, 2, 31);
+            await server.Get<IHistoryStore>().TrimAsync().AsTask().DefaultTimeout(); // keeps 22..31: 2..21 are gone
+        });
+        await GapScenario.PublishAsync(publisher, group, 32, 32);
+
+        await done.DefaultTimeout();
+        Assert.Equal(["1", "lost after 1", .. GapScenario.Offsets(22, 32)], events);
+        var lost = await failure.Task.DefaultTimeout();
+        Assert.Equal((group, 1L, subscribed.Epoch, subscribed.Epoch), (lost.Group, lost.LastOffset, lost.LastEpoch, lost.CurrentEpoch));
+        Assert.Equal((group, 2L, 31L), await filled.Task.DefaultTimeout());
+        Assert.Equal((32L, subscribed.Epoch), client.PositionOf(group));
     }
 }

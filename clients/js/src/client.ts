@@ -30,7 +30,13 @@ export interface SwitchboardClientOptions {
 export interface SwitchboardClientEvents {
   /** A group message, exactly once and in offset order per group. */
   message: (envelope: GroupEnvelope) => void;
-  /** Missed messages could not be recovered; the client continues from the group's current position. */
+  /**
+   * Missed messages could not be recovered. After a reconnect (the server answered
+   * `recovered: false`) or a new epoch, the client continues from the group's current position.
+   * When history paging finds that retention trimmed the start of a gap (a live gap, or the pages
+   * after a recovery answer), the messages after `lastOffset` and before the first one still
+   * retained are lost, and the retained rest is delivered next, in order.
+   */
   recoveryFailed: (failure: RecoveryFailure) => void;
   /** The guide's `ReceiveMessage(user, message)`. */
   chatMessage: (user: string, message: string) => void;
@@ -202,20 +208,41 @@ export class SwitchboardClient {
     this.deliver(state, envelope);
   }
 
+  /**
+   * Delivers messages after the state's offset up to `until` from history, page by page (the
+   * server serves at most its `Recovery:MaxMessages` per page, whatever the limit asked for). When
+   * retention has trimmed the start of the gap (the page's `firstRetained` is beyond the next
+   * offset), those messages are lost: `recoveryFailed` says so with the last offset delivered, and
+   * what is still retained is delivered, from `firstRetained` on.
+   */
   private async fillGap(group: string, state: GroupState, until: number): Promise<void> {
     while (state.offset < until) {
       const page = await this.connection.invoke<HistoryPage>("GetHistory", group, state.offset, Math.min(this.pageSize, until - state.offset));
-      if (page.epoch !== state.epoch || page.firstRetained > state.offset + 1 || page.messages.length === 0) {
-        this.emit("recoveryFailed", { group, lastOffset: state.offset, lastEpoch: state.epoch, currentEpoch: page.epoch });
-        state.epoch = page.epoch;
-        state.offset = until;
+      if (page.epoch !== state.epoch) {
+        // The group's history was replaced: nothing of the gap can be had.
+        this.lose(group, state, page.epoch, until);
+        return;
+      }
+      if (page.firstRetained > state.offset + 1) {
+        // Trimmed by retention up to firstRetained - 1; the page starts at firstRetained.
+        this.lose(group, state, page.epoch, Math.min(until, page.firstRetained - 1));
+      } else if (page.messages.length === 0) {
+        this.lose(group, state, page.epoch, until); // nothing where the gap should be
         return;
       }
       for (const message of page.messages) {
         if (message.offset > until) break;
+        if (message.offset <= state.offset) continue;
         this.deliver(state, message);
       }
     }
+  }
+
+  /** Reports that the messages after the state's offset up to `lostUntil` cannot be had, and skips them. */
+  private lose(group: string, state: GroupState, epoch: string, lostUntil: number): void {
+    this.emit("recoveryFailed", { group, lastOffset: state.offset, lastEpoch: state.epoch, currentEpoch: epoch });
+    state.epoch = epoch;
+    state.offset = lostUntil;
   }
 
   private deliver(state: GroupState, envelope: GroupEnvelope): void {
