@@ -9,23 +9,23 @@ public sealed class ChatTests(WebAppFixture app)
 {
     internal static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
 
-    private static async Task JoinAsync(UserPage user, string room)
+    internal static async Task JoinAsync(UserPage user, string room)
     {
         await Chat(user).GetByLabel("Room name", new() { Exact = true }).FillAsync(room);
         await Chat(user).GetByRole(AriaRole.Button, new() { Name = "Join" }).ClickAsync();
         await Expect(Chat(user).GetByRole(AriaRole.Heading, new() { Name = $"# {room}" })).ToBeVisibleAsync();
     }
 
-    private static async Task SendAsync(UserPage user, string text)
+    internal static async Task SendAsync(UserPage user, string text)
     {
         await Chat(user).GetByLabel("Message", new() { Exact = true }).FillAsync(text);
         await Chat(user).GetByRole(AriaRole.Button, new() { Name = "Send", Exact = true }).ClickAsync();
         await Expect(Chat(user).GetByLabel("Message", new() { Exact = true })).ToHaveValueAsync("");
     }
 
-    private static ILocator Chat(UserPage user) => user.Page.Locator("#page-chat");
+    internal static ILocator Chat(UserPage user) => user.Page.Locator("#page-chat");
 
-    private static ILocator Messages(UserPage user, string room) => user.Page.Locator($"ol.messages[data-room=\"{room}\"] li.message");
+    internal static ILocator Messages(UserPage user, string room) => user.Page.Locator($"ol.messages[data-room=\"{room}\"] li.message");
 
     private static ILocator Member(UserPage user, string userId) => user.Page.Locator($"#presence-list li[data-user-id=\"{userId}\"]");
 

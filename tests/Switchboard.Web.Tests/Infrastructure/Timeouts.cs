@@ -28,4 +28,18 @@ public static class Timeouts
             await Task.Delay(20);
         }
     }
+
+    /// <summary>
+    /// Asks <paramref name="condition"/> every 20 ms until it holds, failing after <see cref="Network"/>.
+    /// For state in another process (an HTTP route, Redis); each question is bounded too.
+    /// </summary>
+    public static async Task Eventually(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Network;
+        while (!await condition().WaitAsync(Network))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out waiting until {what}.");
+            await Task.Delay(20);
+        }
+    }
 }

@@ -39,11 +39,15 @@ public sealed class WebAppFixture : IAsyncLifetime
         await Server.DisposeAsync();
     }
 
-    /// <summary>A new browser context (its own storage, like another person's browser), signed in through the development sign-in.</summary>
+    /// <summary>
+    /// A new browser context (its own storage, like another person's browser), signed in through the development sign-in:
+    /// on the shared server, or on <paramref name="server"/> (opened at <paramref name="through"/> when that is a relay to it).
+    /// </summary>
     public async Task<UserPage> SignInAsync(string userId, string name, string[]? roles = null, int width = 1100, int height = 760,
-        string? through = null)
+        string? through = null, WebAppServer? server = null, string? initScript = null)
     {
-        var user = await OpenAsync(width, height, through);
+        server ??= Server;
+        var user = await OpenAsync(width, height, through ?? server.BaseUrl, initScript);
         var page = user.Page;
         await page.GotoAsync("/");
         await page.GetByLabel("User id", new() { Exact = true }).FillAsync(userId);
@@ -57,13 +61,16 @@ public sealed class WebAppFixture : IAsyncLifetime
         await user.UntilConnectedAsync();
         // The page is connected once the server has run OnConnected for its three connections:
         // only then do sends to everyone, a user or a group reach it.
-        var catalog = Server.Get<ConnectionCatalog>();
+        var catalog = server.Get<ConnectionCatalog>();
         await Timeouts.Eventually(() => catalog.Connections.Count(c => c.UserId == userId) >= 3, $"{userId}'s page is registered");
         return user;
     }
 
-    /// <summary>A new browser context on no page yet; <paramref name="through"/> is another address of the server (a <see cref="CuttableNetwork"/>).</summary>
-    public async Task<UserPage> OpenAsync(int width = 1100, int height = 760, string? through = null)
+    /// <summary>
+    /// A new browser context on no page yet; <paramref name="through"/> is another address of the server (a <see cref="CuttableNetwork"/>).
+    /// <paramref name="initScript"/> runs in every page of the context before the page's own scripts.
+    /// </summary>
+    public async Task<UserPage> OpenAsync(int width = 1100, int height = 760, string? through = null, string? initScript = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -72,6 +79,7 @@ public sealed class WebAppFixture : IAsyncLifetime
         });
         context.SetDefaultTimeout(Timeouts.PageMs);
         context.SetDefaultNavigationTimeout(Timeouts.PageMs);
+        if (initScript is not null) await context.AddInitScriptAsync(initScript);
         var page = await context.NewPageAsync();
         return new UserPage(context, page);
     }
