@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
+using Switchboard.Server.Tests.Infrastructure;
 using Switchboard.Server.Web;
 using Switchboard.Web.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;

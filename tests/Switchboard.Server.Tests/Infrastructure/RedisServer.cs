@@ -28,6 +28,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>The connection string Switchboard is given (<c>ConnectionStrings:Redis</c>).</summary>
     public string ConnectionString => $"127.0.0.1:{Port}";
 
+    /// <summary>This server's address as a TCP relay in front of it is given it (the web tests' <c>CuttableNetwork</c>).</summary>
+    public string Url => $"tcp://127.0.0.1:{Port}";
+
     /// <summary>Starts a server. <paramref name="persist"/> keeps an append-only file, so a restart keeps the data.</summary>
     public static async Task<RedisServer> StartAsync(bool persist = false)
     {
@@ -77,6 +80,13 @@ public sealed class RedisServer : IAsyncDisposable
     {
         _admin ??= await ConnectionMultiplexer.ConnectAsync($"{ConnectionString},allowAdmin=true,abortConnect=false");
         return _admin.GetDatabase();
+    }
+
+    /// <summary>The pub/sub channels with at least one subscriber whose name matches the glob <paramref name="pattern"/> (<c>PUBSUB CHANNELS</c>).</summary>
+    public async Task<string[]> SubscribedChannelsAsync(string pattern)
+    {
+        var result = await (await AdminAsync().WaitAsync(TestTimeouts.Network)).ExecuteAsync("PUBSUB", "CHANNELS", pattern).WaitAsync(TestTimeouts.Network);
+        return ((RedisResult[])result!).Select(r => r.ToString()).ToArray();
     }
 
     /// <summary>Stops the server: SIGKILL, so no save happens on the way out.</summary>
