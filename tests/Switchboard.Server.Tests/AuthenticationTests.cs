@@ -209,6 +209,18 @@ public sealed class AuthenticationTests(SwitchboardFactory server) : IClassFixtu
         Assert.Contains("Jwt:Key is not set", output.StdErr);
     }
 
+    [Fact]
+    public async Task TheTokenCommandReportsAJwtValueThatCannotBeConvertedAsAnInvalidConfiguration()
+    {
+        var output = await RunServerProcessAsync(["token", "--user", "walt", "--Jwt:ClockSkew=fast"],
+            new() { ["Jwt__Key"] = SwitchboardFactory.TestKey, ["ASPNETCORE_ENVIRONMENT"] = "Testing" });
+
+        Assert.Equal(1, output.ExitCode);
+        Assert.Equal("", output.StdOut);
+        Assert.StartsWith("token: Failed to convert configuration value 'fast' at 'Jwt:ClockSkew' to type 'System.TimeSpan'.", output.StdErr);
+        Assert.DoesNotContain("Unhandled exception", output.StdErr);
+    }
+
     [Theory]
     [InlineData("--rol", "Admin")]
     [InlineData("--role")]

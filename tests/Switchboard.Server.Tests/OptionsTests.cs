@@ -79,4 +79,42 @@ public sealed class OptionsTests(SwitchboardFactory server) : IClassFixture<Swit
         Assert.Contains("SignalR:StreamBufferCapacity must be between", output.StdErr);
         Assert.Contains("Switchboard:MaxMessageLength must be between", output.StdErr);
     }
+
+    [Fact]
+    public async Task AValueThatCannotBeConvertedIsReportedWithEveryOtherFailure()
+    {
+        var output = await AuthenticationTests.RunServerProcessAsync(["--urls", "http://127.0.0.1:0"], new()
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Testing",
+            ["Jwt__Key"] = SwitchboardFactory.TestKey,
+            ["SignalR__KeepAliveInterval"] = "fast",
+            ["Switchboard__MaxMessageLength"] = "0",
+            ["Switchboard__History__Durability"] = "Sometimes",
+        });
+
+        Assert.Equal(1, output.ExitCode);
+        Assert.Contains("Switchboard cannot start; fix these settings:", output.StdErr);
+        Assert.Contains("  - Failed to convert configuration value 'fast' at 'SignalR:KeepAliveInterval' to type 'System.TimeSpan'.", output.StdErr);
+        Assert.Contains("Switchboard:MaxMessageLength must be between", output.StdErr);
+        Assert.Contains("Failed to convert configuration value 'Sometimes' at 'Switchboard:History:Durability'", output.StdErr);
+        Assert.DoesNotContain("Unhandled exception", output.StdErr);
+    }
+
+    [Fact]
+    public async Task ARedisSettingThatCannotBeConvertedIsReportedLikeAnyOther()
+    {
+        // Nothing listens on port 1: the server must refuse its settings before it tries Redis.
+        var output = await AuthenticationTests.RunServerProcessAsync(["--urls", "http://127.0.0.1:0"], new()
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Testing",
+            ["Jwt__Key"] = SwitchboardFactory.TestKey,
+            ["ConnectionStrings__Redis"] = "127.0.0.1:1",
+            ["Switchboard__Redis__HeartbeatInterval"] = "fast",
+        });
+
+        Assert.Equal(1, output.ExitCode);
+        Assert.Contains("Switchboard cannot start; fix these settings:", output.StdErr);
+        Assert.Contains("Failed to convert configuration value 'fast' at 'Switchboard:Redis:HeartbeatInterval'", output.StdErr);
+        Assert.DoesNotContain("Unhandled exception", output.StdErr);
+    }
 }

@@ -78,7 +78,18 @@ internal static class TokenCommand
 
         // Read configuration exactly as the server does (appsettings, environment, command line).
         var builder = WebApplication.CreateSlimBuilder(rest.ToArray());
-        var jwt = builder.Configuration.GetSection(JwtOptions.Section).Get<JwtOptions>() ?? new JwtOptions();
+        JwtOptions jwt;
+        try
+        {
+            jwt = builder.Configuration.GetSection(JwtOptions.Section).Get<JwtOptions>() ?? new JwtOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            // A value the configuration binder cannot convert (--Jwt:ClockSkew=fast): an invalid
+            // configuration like any other, not a crash.
+            Console.Error.WriteLine($"token: {e.Message}");
+            return 1;
+        }
         var validation = new JwtOptionsValidator(builder.Environment).Validate(null, jwt);
         if (validation.Failed)
         {

@@ -58,5 +58,12 @@ public static class HostingExtensions
         {
             failures.AddRange(e.Failures);
         }
+        catch (InvalidOperationException e)
+        {
+            // The configuration binder could not convert a value ("Failed to convert configuration
+            // value 'fast' at 'SignalR:KeepAliveInterval' to type 'System.TimeSpan'."): reported
+            // with every other failure, rather than crashing the process with a stack trace.
+            failures.Add(e.Message);
+        }
     }
 }

@@ -36,8 +36,18 @@ public static class ScaleOut
     {
         var services = builder.Services;
         services.AddSwitchboardRedis(connectionString);
-        var settings = builder.Configuration.GetSection(Switchboard.Redis.RedisOptions.Section).Get<Switchboard.Redis.RedisOptions>()
-            ?? new Switchboard.Redis.RedisOptions();
+        Switchboard.Redis.RedisOptions settings;
+        try
+        {
+            settings = builder.Configuration.GetSection(Switchboard.Redis.RedisOptions.Section).Get<Switchboard.Redis.RedisOptions>()
+                ?? new Switchboard.Redis.RedisOptions();
+        }
+        catch (InvalidOperationException)
+        {
+            // A value that cannot be converted: start-up validation reports it with every other
+            // setting and the server does not start, so these defaults are never used.
+            settings = new Switchboard.Redis.RedisOptions();
+        }
         services.AddSignalR().AddStackExchangeRedis(options =>
         {
             // The guide's setup (ChannelPrefix), with Switchboard's fail-fast, self-healing connection settings.
