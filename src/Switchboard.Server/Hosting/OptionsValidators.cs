@@ -19,8 +19,10 @@ internal sealed class SignalRSettingsValidator : IValidateOptions<SignalRSetting
             failures.Add("SignalR:KeepAliveInterval must be positive.");
         if (o.ClientTimeoutInterval <= o.KeepAliveInterval)
             failures.Add("SignalR:ClientTimeoutInterval must be longer than SignalR:KeepAliveInterval (SignalR advises twice as long).");
-        if (o.HandshakeTimeout <= TimeSpan.Zero)
-            failures.Add("SignalR:HandshakeTimeout must be positive.");
+        // SignalR arms the handshake timeout with CancelAfter, which throws beyond ~49 days: every
+        // handshake would fail. Waiting more than a day for a handshake is not useful anyway.
+        if (o.HandshakeTimeout <= TimeSpan.Zero || o.HandshakeTimeout > TimeSpan.FromDays(1))
+            failures.Add("SignalR:HandshakeTimeout must be positive and at most 1.00:00:00.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
@@ -41,8 +43,9 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
                 failures.Add($"Switchboard:AllowAnonymousHubs contains '{hub}', which is not a hub; use one of: {string.Join(", ", SwitchboardHubs.OpenableNames)}.");
         }
         var s = o.Streaming;
-        if (s.PriceInterval < TimeSpan.FromMilliseconds(10))
-            failures.Add("Switchboard:Streaming:PriceInterval must be at least 00:00:00.010.");
+        // The pause is a Task.Delay, which throws beyond ~49 days: the stream would fail after its first round.
+        if (s.PriceInterval < TimeSpan.FromMilliseconds(10) || s.PriceInterval > TimeSpan.FromDays(1))
+            failures.Add("Switchboard:Streaming:PriceInterval must be between 00:00:00.010 and 1.00:00:00.");
         if (s.MaxSymbols is < 1 or > 1000)
             failures.Add("Switchboard:Streaming:MaxSymbols must be between 1 and 1000.");
         if (s.MaxCount < 1)

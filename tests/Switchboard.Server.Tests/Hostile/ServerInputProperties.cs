@@ -73,7 +73,8 @@ public sealed class ServerInputProperties
 
     [Fact]
     public void SignalRSettingsAreRefusedExactlyWhenOutOfTheirDocumentedRanges() =>
-        Gen.Select(Longs, Ints, Gen.Long[-100_000_000, 1_000_000_000], Gen.Long[-100_000_000, 1_000_000_000], Gen.Long[-100_000_000, 1_000_000_000])
+        Gen.Select(Longs, Ints, Gen.Long[-100_000_000, 1_000_000_000], Gen.Long[-100_000_000, 1_000_000_000],
+                Gen.Frequency((4, Gen.Long[-100_000_000, 1_000_000_000]), (1, Gen.Long[TimeSpan.TicksPerDay - 1_000, 100 * TimeSpan.TicksPerDay])))
             .Sample((size, buffer, keepAlive, timeout, handshake) =>
             {
                 var o = new SignalRSettings
@@ -88,7 +89,7 @@ public sealed class ServerInputProperties
                 if (buffer is < 1 or > 10_000) expected.Add("StreamBufferCapacity");
                 if (keepAlive <= 0) expected.Add("KeepAliveInterval");
                 if (timeout <= keepAlive) expected.Add("ClientTimeoutInterval");
-                if (handshake <= 0) expected.Add("HandshakeTimeout");
+                if (handshake <= 0 || handshake > TimeSpan.TicksPerDay) expected.Add("HandshakeTimeout");
                 Assert.Equal(expected.Select(e => "SignalR:" + e).Order(), failures.Select(f => f.Split(' ')[0]).Order());
             }, iter: Iter);
 
