@@ -211,7 +211,10 @@ public sealed class RedisHistoryStore : IHistoryStore, IAsyncDisposable
     public async ValueTask<int> TrimAsync(CancellationToken cancellationToken = default)
     {
         var database = await _redis.DatabaseAsync();
-        var cutoff = (_time.GetUtcNow().UtcDateTime - _options.MaxAge).Ticks;
+        // A MaxAge reaching back past the year 1 makes nothing too old (as in the SQLite store),
+        // rather than failing the whole pass, trimming by count included.
+        var now = _time.GetUtcNow().UtcDateTime.Ticks;
+        var cutoff = now - Math.Min(_options.MaxAge.Ticks, now);
         var removed = 0;
         // A scan, not pages by rank: every append moves its group to the end of the set, which
         // shifts the ranks of the groups not yet visited, and a page by rank would skip one. A

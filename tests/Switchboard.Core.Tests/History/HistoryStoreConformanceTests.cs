@@ -332,6 +332,26 @@ public abstract class HistoryStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMaxAgeLongerThanTheCalendarStillTrimsByCount()
+    {
+        // "Keep by count only": no message is that old, and retention must not fail on the date arithmetic.
+        var options = TestOptions();
+        options.MaxAge = TimeSpan.MaxValue;
+        options.MaxMessagesPerGroup = 2;
+        var store = await OpenAsync(options);
+        for (var i = 1; i <= 4; i++)
+        {
+            await store.AppendAsync(Message("room", $"m{i}")).DefaultTimeout();
+        }
+
+        var removed = await store.TrimAsync().DefaultTimeout();
+
+        Assert.Equal(2, removed);
+        var page = await store.ReadAsync("room", 0, 10).DefaultTimeout();
+        Assert.Equal([3L, 4], page.Messages.Select(m => m.Offset));
+    }
+
+    [Fact]
     public async Task OffsetsAndEpochContinueAfterEverythingWasTrimmed()
     {
         var options = TestOptions();
