@@ -19,7 +19,8 @@ namespace Switchboard.Server.Tests;
 /// <summary>
 /// Keeps docs/ true to the code where a machine can tell: every setting the code binds has a row
 /// with its default, every refusal of a setting is in configuration.md word for word, every error
-/// code and close reason is in protocol.md, every HTTP route is in http-api.md, and the log event
+/// code and close reason is in protocol.md, every hub method (with its arguments, in order) and
+/// client event is in protocol.md, every HTTP route is in http-api.md, and the log event
 /// ids the docs name have the level they say. Each check also runs the other way: a row the code
 /// no longer honours fails too.
 /// </summary>
@@ -38,7 +39,7 @@ public sealed partial class DocumentationTests(SwitchboardFactory server) : ICla
         return lines[(start + 1)..(end < 0 ? lines.Length : end)];
     }
 
-    /// <summary>The cells of the table rows among <paramref name="lines"/>, without the header and separator rows.</summary>
+    /// <summary>The cells of the table rows among <paramref name="lines"/>, without separator rows (header rows stay; their cells are not backticked).</summary>
     private static IEnumerable<string[]> Rows(IEnumerable<string> lines) =>
         lines.Where(l => l.StartsWith("| ", StringComparison.Ordinal) && !l.StartsWith("|---", StringComparison.Ordinal))
             .Select(l => l.Trim().Trim('|').Split(" | ").Select(c => c.Trim()).ToArray());
@@ -214,6 +215,48 @@ public sealed partial class DocumentationTests(SwitchboardFactory server) : ICla
         {
             Assert.True(documented.Exists(d => d.StartsWith(reason + ": ", StringComparison.Ordinal)), $"protocol.md lists the close reason {reason}");
         }
+    }
+
+    // ---- Hub methods and events (protocol.md) ----
+
+    public static TheoryData<Type, string> HubTypes() => new()
+    {
+        { typeof(Switchboard.Server.Hubs.ChatHub), HubRoutes.Chat }, { typeof(Switchboard.Server.Hubs.NotificationHub), HubRoutes.Notifications },
+        { typeof(Switchboard.Server.Hubs.SecureChatHub), HubRoutes.SecureChat }, { typeof(Switchboard.Server.Hubs.TypedChatHub), HubRoutes.TypedChat },
+        { typeof(Switchboard.Server.Hubs.StreamingHub), HubRoutes.Streaming }, { typeof(Switchboard.Server.Hubs.UploadHub), HubRoutes.Upload },
+        { typeof(Switchboard.Server.Hubs.RobustHub), HubRoutes.Robust },
+    };
+
+    [Theory]
+    [MemberData(nameof(HubTypes))]
+    public void EveryHubMethodIsInProtocolMdWithItsArgumentsAndEveryDocumentedMethodExists(Type hub, string path)
+    {
+        var methods = hub.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
+            .Where(m => !m.IsSpecialName && m.GetBaseDefinition().DeclaringType == hub)
+            .ToDictionary(m => m.Name, StringComparer.Ordinal);
+        // The method table is the one whose header starts "| Method |".
+        var section = Section(Doc("protocol.md"), $"### `{path}`");
+        var table = section.SkipWhile(l => !l.StartsWith("| Method |", StringComparison.Ordinal)).TakeWhile(l => l.StartsWith('|'));
+        var documented = Rows(table).Skip(1).ToDictionary(cells => Backticked(cells[0])!, cells => cells[1], StringComparer.Ordinal);
+
+        None(methods.Keys.Except(documented.Keys), $"methods of {path} missing from protocol.md");
+        None(documented.Keys.Except(methods.Keys), $"methods of {path} in protocol.md that the hub does not have");
+        foreach (var (name, method) in methods)
+        {
+            // Argument names are those of the C# method, in order; a CancellationToken is SignalR's, not an argument.
+            var parameters = method.GetParameters().Where(p => p.ParameterType != typeof(CancellationToken)).Select(p => $"`{p.Name}`").ToList();
+            var positions = parameters.Select(p => documented[name].IndexOf(p, StringComparison.Ordinal)).ToList();
+            Assert.True(positions.All(i => i >= 0) && positions.SequenceEqual(positions.Order()),
+                $"{path} {name}: protocol.md gives the arguments '{documented[name]}', the method takes {string.Join(", ", parameters)}");
+        }
+    }
+
+    [Fact]
+    public void EveryClientEventIsInProtocolMd()
+    {
+        var events = Rows(Section(Doc("protocol.md"), "## Hub reference")).Select(cells => Backticked(cells[0])).OfType<string>().ToHashSet(StringComparer.Ordinal);
+
+        None(Constants(typeof(ClientEvents)).Except(events), "client events missing from protocol.md's hub reference");
     }
 
     // ---- HTTP routes (http-api.md) ----
