@@ -56,7 +56,10 @@ internal sealed class JwtOptionsValidator(IHostEnvironment environment) : IValid
         if (string.IsNullOrWhiteSpace(options.Audience)) failures.Add("Jwt:Audience must not be empty.");
         if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(5))
             failures.Add("Jwt:ClockSkew must be between 00:00:00 and 00:05:00.");
-        if (options.TokenLifetime <= TimeSpan.Zero) failures.Add("Jwt:TokenLifetime must be positive.");
+        // As the token command's --expires: a lifetime of millions of days overflowed the expiry
+        // date, and the token command and /dev/token failed with an exception.
+        if (options.TokenLifetime <= TimeSpan.Zero || options.TokenLifetime > TimeSpan.FromDays(366))
+            failures.Add("Jwt:TokenLifetime must be positive and at most 366.00:00:00.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
