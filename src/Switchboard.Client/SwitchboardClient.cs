@@ -1,4 +1,6 @@
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Contracts;
@@ -13,16 +15,22 @@ namespace Switchboard.Client;
 /// <item>When the connection drops, the client reconnects on its own, subscribes to its groups
 /// again from the last offset it delivered, and delivers what it missed before anything newer.</item>
 /// <item>A message that arrives with an offset beyond the next one (a live message was lost)
-/// makes the client fetch the gap from history first.</item>
+/// makes the client fetch the gap from history first. When that fetch fails while the
+/// connection stays up (for example <c>rate_limited</c>), the message and any that arrive after
+/// it wait, and the fetch is tried again after <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>
+/// until it succeeds, the group is unsubscribed, the client is disposed, or a reconnect's
+/// resubscribe takes over; then they are delivered, in order. A refusal that cannot change
+/// (<c>permission_denied</c>, <c>position_invalid</c>, <c>group_name_invalid</c>,
+/// <c>group_name_reserved</c>) raises <see cref="SubscriptionLost"/> instead.</item>
 /// <item>When the gap cannot be filled (the history's epoch changed, or the missed messages
 /// were trimmed), <see cref="RecoveryFailed"/> says so; the client continues from the group's
 /// current position and the application should reload what it shows. When retention trimmed
 /// only the start of a gap the client fills from history, it delivers the part still retained
 /// after the event.</item>
 /// <item>When the server refuses a group after a reconnect (for example <c>too_many_groups</c>,
-/// because the user was added to groups meanwhile, or <c>rate_limited</c> while paging),
-/// <see cref="SubscriptionLost"/> says so; the client stops following that group and goes on
-/// with the others.</item>
+/// because the user was added to groups meanwhile, or <c>rate_limited</c> while paging), or
+/// refuses a gap's fetch for good, <see cref="SubscriptionLost"/> says so; the client stops
+/// following that group and goes on with the others.</item>
 /// </list>
 /// All events are raised on one background task, one at a time.
 /// </summary>
@@ -32,9 +40,20 @@ public sealed class SwitchboardClient : IAsyncDisposable
     private readonly Dictionary<string, GroupState> _groups = new(StringComparer.Ordinal);
     private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _worker;
+    private readonly CancellationTokenSource _disposing = new();
+
+    /// <summary>Codes with which the server refuses a history page for good: the same request would be refused again.</summary>
+    private static readonly HashSet<string> FinalRefusals = new(StringComparer.Ordinal)
+    {
+        ErrorCodes.PermissionDenied, ErrorCodes.PositionInvalid, ErrorCodes.GroupNameInvalid, ErrorCodes.GroupNameReserved,
+    };
 
     public SwitchboardClient(SwitchboardClientOptions options)
     {
+        if (options.GapFillRetryDelays.Count == 0 || options.GapFillRetryDelays.Any(d => d < TimeSpan.Zero))
+        {
+            throw new ArgumentException("GapFillRetryDelays needs at least one delay, none negative.", nameof(options));
+        }
         _options = options;
         var builder = new HubConnectionBuilder()
             .WithUrl(options.Url, http =>
@@ -82,12 +101,20 @@ public sealed class SwitchboardClient : IAsyncDisposable
     public event Action<PresenceEvent>? PresenceLeft;
     public event Action<Exception?>? Reconnecting;
 
-    /// <summary>The groups were subscribed again after a reconnect and what was missed has been delivered (groups refused meanwhile raised <see cref="SubscriptionLost"/>).</summary>
+    /// <summary>
+    /// The groups were subscribed again after a reconnect and what was missed has been delivered
+    /// (groups refused meanwhile raised <see cref="SubscriptionLost"/>; a live gap whose fetch
+    /// failed meanwhile is delivered when a retry succeeds).
+    /// </summary>
     public event Action? Resubscribed;
 
     /// <summary>
     /// After a reconnect the server refused to subscribe a group again, or to page the messages it
-    /// missed (the error's code says why). The client no longer follows the group; the loss
+    /// missed (the error's code says why); or, while connected, it refused to page a gap with a
+    /// code that will not change (<c>permission_denied</c>, <c>position_invalid</c>,
+    /// <c>group_name_invalid</c>, <c>group_name_reserved</c>; other failures of a gap's fetch are
+    /// retried, see <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>). The client no
+    /// longer follows the group, and what was waiting behind the gap is not delivered; the loss
     /// carries the last position delivered. Call <see cref="SubscribeAsync"/> to follow it again.
     /// </summary>
     public event Action<SubscriptionLoss>? SubscriptionLost;
@@ -97,7 +124,8 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// server process published in between) and the client fetched the missing offsets
     /// (first, last) from history before delivering it. Informational: delivery stays exactly once, in order.
     /// If retention had trimmed the start of that range, <see cref="RecoveryFailed"/> was raised
-    /// first and only the part still retained was delivered.
+    /// first and only the part still retained was delivered. When a fetch failed and was tried
+    /// again, first is where the successful try started.
     /// </summary>
     public event Action<string, long, long>? GapFilled;
 
@@ -173,9 +201,11 @@ public sealed class SwitchboardClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _disposing.CancelAsync(); // no gap fill is tried again
         await Connection.DisposeAsync();
         _work.Writer.TryComplete();
         await _worker;
+        // _disposing is not disposed: it has no timer or wait handle, and a second DisposeAsync must still be able to cancel it.
     }
 
     private Task Enqueue(Func<Task> work)
@@ -214,15 +244,124 @@ public sealed class SwitchboardClient : IAsyncDisposable
         {
             return; // unsubscribed meanwhile
         }
-        if (state.Epoch is null || state.Resubscribing)
+        state.Waiting.Add(envelope);
+        if (state.Epoch is null || state.Resubscribing || state.Stalled)
         {
-            state.Early.Add(envelope); // the subscribe answer decides where we stand
+            // The subscribe answer decides where we stand, or a gap before it is still being
+            // fetched: whoever ends the wait delivers it, in order.
             return;
         }
-        await AcceptAsync(envelope.Group, state, envelope);
+        await DeliverWaitingAsync(envelope.Group, state);
     }
 
-    private async Task AcceptAsync(string group, GroupState state, GroupEnvelope envelope)
+    /// <summary>
+    /// Delivers the group's waiting envelopes in offset order, each after the gap before it is
+    /// filled from history. When a gap's fetch fails, the envelope and those after it go on
+    /// waiting (see <see cref="FillFailed"/>).
+    /// </summary>
+    private async Task DeliverWaitingAsync(string group, GroupState state)
+    {
+        var waiting = state.Waiting;
+        waiting.Sort(static (a, b) => a.Offset.CompareTo(b.Offset));
+        var done = 0;
+        Exception? failure = null;
+        try
+        {
+            for (; done < waiting.Count; done++)
+            {
+                if ((failure = await AcceptAsync(group, state, waiting[done])) is not null)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            waiting.RemoveRange(0, done); // delivered, or dropped as already delivered
+        }
+        if (failure is null)
+        {
+            state.FillFailures = 0;
+            return;
+        }
+        FillFailed(group, state, failure);
+    }
+
+    /// <summary>
+    /// A gap's fetch failed while its envelope waits. A refusal that cannot change loses the group
+    /// (<see cref="SubscriptionLost"/>); anything else (<c>rate_limited</c>, <c>unavailable</c>,
+    /// a server error, the connection dropping) is tried again after the next of
+    /// <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>, and until then what arrives for
+    /// the group waits behind it.
+    /// </summary>
+    private void FillFailed(string group, GroupState state, Exception error)
+    {
+        if (error is HubException && ErrorCode(error) is { } code && FinalRefusals.Contains(code))
+        {
+            var loss = new SubscriptionLoss(group, state.Offset, state.Epoch, error);
+            Forget(group, state);
+            state.Waiting.Clear();
+            SubscriptionLost?.Invoke(loss);
+            return;
+        }
+        state.Stalled = true;
+        var retry = ++state.Retry;
+        if (Connection.State == HubConnectionState.Disconnected)
+        {
+            return; // stopped or closed for good: nothing to retry on
+        }
+        var delays = _options.GapFillRetryDelays;
+        var delay = delays[Math.Min(state.FillFailures, delays.Count - 1)];
+        state.FillFailures++;
+        _ = RetryFillLaterAsync(group, state, retry, delay);
+    }
+
+    private async Task RetryFillLaterAsync(string group, GroupState state, int retry, TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, _disposing.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // disposed
+        }
+        _ = Enqueue(async () =>
+        {
+            if (!state.Stalled || state.Retry != retry || !IsFollowed(group, state))
+            {
+                return; // unsubscribed, lost, or a resubscribe took over
+            }
+            if (Connection.State != HubConnectionState.Connected)
+            {
+                return; // the reconnect's resubscribe delivers what waits
+            }
+            state.Stalled = false;
+            await DeliverWaitingAsync(group, state);
+        });
+    }
+
+    /// <summary>The Switchboard code of a hub error ("... HubException: {code}: {sentence}"), or null.</summary>
+    private static string? ErrorCode(Exception error)
+    {
+        const string marker = "HubException: ";
+        var message = error.Message;
+        var at = message.LastIndexOf(marker, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return null;
+        }
+        var rest = message.AsSpan(at + marker.Length);
+        var colon = rest.IndexOf(": ", StringComparison.Ordinal);
+        return colon <= 0 ? null : rest[..colon].ToString();
+    }
+
+    /// <summary>
+    /// Delivers <paramref name="envelope"/> unless it was delivered already, first filling the gap
+    /// before it from history. Returns null when done, or the error of the history call that
+    /// failed (the envelope was not delivered; what the fill got before it was).
+    /// </summary>
+    private async Task<Exception?> AcceptAsync(string group, GroupState state, GroupEnvelope envelope)
     {
         if (envelope.Epoch != state.Epoch)
         {
@@ -233,15 +372,19 @@ public sealed class SwitchboardClient : IAsyncDisposable
         }
         if (envelope.Offset <= state.Offset)
         {
-            return; // already delivered
+            return null; // already delivered
         }
         if (envelope.Offset > state.Offset + 1)
         {
             var first = state.Offset + 1;
-            await FillGapAsync(group, state, envelope.Offset - 1);
+            if (await FillGapAsync(group, state, envelope.Offset - 1) is { } error)
+            {
+                return error;
+            }
             GapFilled?.Invoke(group, first, envelope.Offset - 1);
         }
         Deliver(state, envelope);
+        return null;
     }
 
     /// <summary>
@@ -250,19 +393,28 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// limit asked for). When retention has trimmed the start of the gap (the page's
     /// <c>firstRetained</c> is beyond the next offset), those messages are lost:
     /// <see cref="RecoveryFailed"/> says so with the last offset delivered, and what is still
-    /// retained is delivered, from <c>firstRetained</c> on.
+    /// retained is delivered, from <c>firstRetained</c> on. Returns null when done, or the error of
+    /// the history call that failed (what came before it was delivered).
     /// </summary>
-    private async Task FillGapAsync(string group, GroupState state, long until)
+    private async Task<Exception?> FillGapAsync(string group, GroupState state, long until)
     {
         while (state.Offset < until)
         {
-            var page = await Connection.InvokeAsync<HistoryPageDto>(HubMethods.GetHistory, group, state.Offset,
-                (int)Math.Min(_options.PageSize, until - state.Offset));
+            HistoryPageDto page;
+            try
+            {
+                page = await Connection.InvokeAsync<HistoryPageDto>(HubMethods.GetHistory, group, state.Offset,
+                    (int)Math.Min(_options.PageSize, until - state.Offset));
+            }
+            catch (Exception e)
+            {
+                return e;
+            }
             if (page.Epoch != state.Epoch)
             {
                 // The group's history was replaced: nothing of the gap can be had.
                 Lose(group, state, page.Epoch, until);
-                return;
+                return null;
             }
             if (page.FirstRetained > state.Offset + 1)
             {
@@ -272,7 +424,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
             else if (page.Messages.Count == 0)
             {
                 Lose(group, state, page.Epoch, until); // nothing where the gap should be
-                return;
+                return null;
             }
             foreach (var message in page.Messages)
             {
@@ -281,6 +433,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
                 Deliver(state, message);
             }
         }
+        return null;
     }
 
     /// <summary>Reports that the messages after the state's offset up to <paramref name="lostUntil"/> cannot be had, and skips them.</summary>
@@ -324,19 +477,18 @@ public sealed class SwitchboardClient : IAsyncDisposable
         }
         foreach (var message in result.Messages)
         {
-            await AcceptAsync(group, state, message);
+            // The answer's messages follow one another from the position set above: no gap to fetch.
+            if (await AcceptAsync(group, state, message) is { } error)
+            {
+                ExceptionDispatchInfo.Throw(error);
+            }
         }
-        if (result.Recovered && result.HasMore)
+        if (result.Recovered && result.HasMore && await FillGapAsync(group, state, result.Offset) is { } pageError)
         {
-            await FillGapAsync(group, state, result.Offset);
+            ExceptionDispatchInfo.Throw(pageError); // after a reconnect: SubscriptionLost
         }
         state.Resubscribing = false;
-        var early = state.Early.ToList();
-        state.Early.Clear();
-        foreach (var envelope in early.OrderBy(e => e.Offset))
-        {
-            await AcceptAsync(group, state, envelope);
-        }
+        await DeliverWaitingAsync(group, state);
     }
 
     private async Task ResubscribeAllAsync()
@@ -345,7 +497,11 @@ public sealed class SwitchboardClient : IAsyncDisposable
         lock (_groups) groups = [.. _groups];
         foreach (var (group, state) in groups)
         {
+            // Subscribing again from the last offset delivered fetches any gap a failed fill left,
+            // and what waited behind it is delivered after the answer: no retry is needed any more.
             state.Resubscribing = true;
+            state.Stalled = false;
+            state.FillFailures = 0;
             var request = new SubscribeRequest { Presence = state.Presence };
             if (state.Epoch is not null)
             {
@@ -372,6 +528,14 @@ public sealed class SwitchboardClient : IAsyncDisposable
         Resubscribed?.Invoke();
     }
 
+    private bool IsFollowed(string group, GroupState state)
+    {
+        lock (_groups)
+        {
+            return _groups.TryGetValue(group, out var current) && ReferenceEquals(current, state);
+        }
+    }
+
     /// <summary>Stops following <paramref name="group"/> if <paramref name="state"/> is still its state.</summary>
     private void Forget(string group, GroupState state)
     {
@@ -390,7 +554,21 @@ public sealed class SwitchboardClient : IAsyncDisposable
         public string? Epoch { get; set; }
         public long Offset { get; set; }
         public bool Resubscribing { get; set; }
-        public List<GroupEnvelope> Early { get; } = [];
+
+        /// <summary>
+        /// Envelopes not delivered yet: received before the subscribe answer or during a
+        /// resubscribe, or behind a gap whose fetch failed.
+        /// </summary>
+        public List<GroupEnvelope> Waiting { get; } = [];
+
+        /// <summary>A gap's fetch failed: <see cref="Waiting"/> is delivered by its retry (or a resubscribe), not by the next envelope.</summary>
+        public bool Stalled { get; set; }
+
+        /// <summary>Failed fetches in a row, which pick the next retry delay.</summary>
+        public int FillFailures { get; set; }
+
+        /// <summary>Which scheduled retry is the current one; a superseded one does nothing.</summary>
+        public int Retry { get; set; }
     }
 
     private sealed class RetryPolicy(IReadOnlyList<TimeSpan> delays, TimeSpan giveUpAfter) : IRetryPolicy
@@ -406,7 +584,8 @@ public sealed class SwitchboardClient : IAsyncDisposable
 public sealed record RecoveryFailure(string Group, long LastOffset, string? LastEpoch, string CurrentEpoch);
 
 /// <summary>
-/// <see cref="Group"/> could not be followed again after a reconnect: the last position delivered
-/// (<see cref="LastEpoch"/> is null when nothing was) and the server's refusal.
+/// <see cref="Group"/> could not be followed again after a reconnect, or the server refused a
+/// gap's fetch for good: the last position delivered (<see cref="LastEpoch"/> is null when
+/// nothing was) and the server's refusal.
 /// </summary>
 public sealed record SubscriptionLoss(string Group, long LastOffset, string? LastEpoch, Exception Error);

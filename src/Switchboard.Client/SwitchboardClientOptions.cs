@@ -36,4 +36,18 @@ public sealed class SwitchboardClientOptions
     /// <c>MaxCharacters</c> of payload), so this need not match the deployment.
     /// </summary>
     public int PageSize { get; init; } = 500;
+
+    /// <summary>
+    /// Waits before fetching a live gap from history again after the fetch failed while connected
+    /// (for example <c>rate_limited</c>, <c>unavailable</c> or a server error); the last one
+    /// repeats until the fetch succeeds, the group is unsubscribed, the client is disposed, or a
+    /// reconnect's resubscribe takes over. Meanwhile the envelope that revealed the gap, and what
+    /// arrives for the group after it, wait; nothing of another group waits. Default 0.1, 0.25,
+    /// 0.5, 1, 2, 5 s. At least one, none negative.
+    /// </summary>
+    public IReadOnlyList<TimeSpan> GapFillRetryDelays { get; init; } =
+    [
+        TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(500),
+        TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5),
+    ];
 }
