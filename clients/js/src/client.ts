@@ -24,6 +24,15 @@ export interface SwitchboardClientOptions {
    * `MaxCharacters` of payload), so this need not match the deployment.
    */
   pageSize?: number;
+  /**
+   * Waits (ms) before fetching a live gap from history again after the fetch failed while
+   * connected (for example `rate_limited`, `unavailable` or a server error); the last repeats
+   * until the fetch succeeds, the group is unsubscribed, the client is stopped, or a reconnect's
+   * resubscribe takes over. Meanwhile the envelope that revealed the gap, and what arrives for the
+   * group after it, wait; nothing of another group waits. Default 100, 250, 500, 1000, 2000,
+   * 5000. At least one, none negative.
+   */
+  gapFillRetryDelays?: number[];
   logLevel?: signalR.LogLevel;
 }
 
@@ -43,12 +52,19 @@ export interface SwitchboardClientEvents {
   presenceJoined: (event: PresenceEvent) => void;
   presenceLeft: (event: PresenceEvent) => void;
   reconnecting: (error?: Error) => void;
-  /** Groups subscribed again after a reconnect, and what was missed delivered (groups refused meanwhile raised `subscriptionLost`). */
+  /**
+   * Groups subscribed again after a reconnect, and what was missed delivered (groups refused
+   * meanwhile raised `subscriptionLost`; a live gap whose fetch failed meanwhile is delivered when
+   * a retry succeeds).
+   */
   resubscribed: () => void;
   /**
    * After a reconnect the server refused to subscribe a group again, or to page what it missed
-   * (the error says why, e.g. `too_many_groups` or `rate_limited`). The client no longer follows
-   * the group; `subscribe` follows it again.
+   * (the error says why, e.g. `too_many_groups` or `rate_limited`); or, while connected, it
+   * refused to page a live gap with a code that will not change (`permission_denied`,
+   * `position_invalid`, `group_name_invalid`, `group_name_reserved`; other failures of a gap's
+   * fetch are retried, see `gapFillRetryDelays`). The client no longer follows the group, and what
+   * waited behind the gap is not delivered; `subscribe` follows it again.
    */
   subscriptionLost: (loss: SubscriptionLoss) => void;
   /** Closed for good. */
@@ -59,15 +75,40 @@ interface GroupState {
   presence: boolean;
   epoch: string | null;
   offset: number;
-  early: GroupEnvelope[];
+  /** Envelopes not delivered yet: received before the subscribe answer, or behind a gap whose fetch failed. */
+  waiting: GroupEnvelope[];
+  /** A gap's fetch failed: `waiting` is delivered by its retry (or a resubscribe), not by the next envelope. */
+  stalled: boolean;
+  /** Failed fetches in a row, which pick the next retry delay. */
+  fillFailures: number;
+  /** The scheduled retry of the fetch, while stalled. */
+  retry?: ReturnType<typeof setTimeout>;
+}
+
+/** Codes with which the server refuses a history page for good: the same request would be refused again. */
+const finalRefusals = new Set(["permission_denied", "position_invalid", "group_name_invalid", "group_name_reserved"]);
+
+/** The Switchboard code of a hub error ("... HubException: {code}: {sentence}"), or undefined. */
+function errorCode(error: unknown): string | undefined {
+  const marker = "HubException: ";
+  const message = error instanceof Error ? error.message : String(error);
+  const at = message.lastIndexOf(marker);
+  if (at < 0) return undefined;
+  const rest = message.slice(at + marker.length);
+  const colon = rest.indexOf(": ");
+  return colon <= 0 ? undefined : rest.slice(0, colon);
 }
 
 /**
  * A client of Switchboard's chat hub that does not lose group messages across reconnects: it
  * resubscribes from the last offset it delivered, delivers what it missed before anything newer,
- * fills live gaps from history and drops duplicates by offset. Everything it does with received
- * messages runs on one ordered queue, never inside the SignalR receive loop (awaiting an invoke
- * there would deadlock).
+ * fills live gaps from history and drops duplicates by offset. When a live gap's fetch fails while
+ * the connection stays up (for example `rate_limited`), the envelope that revealed it and any that
+ * arrive after it for that group wait, and the fetch is tried again after `gapFillRetryDelays`
+ * until it succeeds, the group is unsubscribed, the client is stopped, or a reconnect's resubscribe
+ * takes over; then they are delivered, in order. A refusal that cannot change raises
+ * `subscriptionLost` instead. Everything it does with received messages runs on one ordered
+ * queue, never inside the SignalR receive loop (awaiting an invoke there would deadlock).
  */
 export class SwitchboardClient {
   readonly connection: signalR.HubConnection;
@@ -78,9 +119,14 @@ export class SwitchboardClient {
   };
   private queue: Promise<void> = Promise.resolve();
   private readonly pageSize: number;
+  private readonly gapFillRetryDelays: number[];
 
   constructor(options: SwitchboardClientOptions) {
     this.pageSize = options.pageSize ?? 500;
+    this.gapFillRetryDelays = options.gapFillRetryDelays ?? [100, 250, 500, 1000, 2000, 5000];
+    if (this.gapFillRetryDelays.length === 0 || this.gapFillRetryDelays.some((d) => !(d >= 0))) {
+      throw new Error("gapFillRetryDelays needs at least one delay, none negative.");
+    }
     const skip = options.skipNegotiation ?? true;
     const delays = options.reconnectDelays ?? [0, 1000, 2000, 5000, 10000];
     const giveUpAfter = options.reconnectForMs ?? 10 * 60 * 1000;
@@ -124,14 +170,16 @@ export class SwitchboardClient {
     return this.connection.start();
   }
 
+  /** Stops the connection; no gap's fetch is tried again. */
   stop(): Promise<void> {
+    for (const state of this.groups.values()) this.cancelRetry(state);
     return this.connection.stop();
   }
 
   /** Subscribes to a group's envelopes, first delivering its last `history` messages. */
   async subscribe(group: string, options: { history?: number; presence?: boolean } = {}): Promise<SubscribeResult> {
     const presence = options.presence ?? false;
-    const state: GroupState = { presence, epoch: null, offset: 0, early: [] };
+    const state: GroupState = { presence, epoch: null, offset: 0, waiting: [], stalled: false, fillFailures: 0 };
     await this.enqueue(async () => { this.groups.set(group, state); });
     let result: SubscribeResult;
     try {
@@ -147,7 +195,10 @@ export class SwitchboardClient {
   }
 
   async unsubscribe(group: string): Promise<void> {
-    await this.enqueue(async () => { this.groups.delete(group); });
+    await this.enqueue(async () => {
+      const state = this.groups.get(group);
+      if (state) this.forget(group, state);
+    });
     await this.connection.invoke("Unsubscribe", group);
   }
 
@@ -187,25 +238,97 @@ export class SwitchboardClient {
   private async onEnvelope(envelope: GroupEnvelope): Promise<void> {
     const state = this.groups.get(envelope.group);
     if (!state) return; // unsubscribed meanwhile
-    if (state.epoch === null) {
-      state.early.push(envelope); // the subscribe answer decides where we stand
-      return;
-    }
-    await this.accept(envelope.group, state, envelope);
+    state.waiting.push(envelope);
+    // The subscribe answer decides where we stand, or a gap before it is still being fetched:
+    // whoever ends the wait delivers it, in order.
+    if (state.epoch === null || state.stalled) return;
+    await this.deliverWaiting(envelope.group, state);
   }
 
-  private async accept(group: string, state: GroupState, envelope: GroupEnvelope): Promise<void> {
+  /**
+   * Delivers the group's waiting envelopes in offset order, each after the gap before it is filled
+   * from history. When a gap's fetch fails, the envelope and those after it go on waiting (see
+   * `fillFailed`).
+   */
+  private async deliverWaiting(group: string, state: GroupState): Promise<void> {
+    const waiting = state.waiting.sort((a, b) => a.offset - b.offset);
+    let done = 0;
+    let failure: { error: unknown } | undefined;
+    try {
+      for (; done < waiting.length; done++) {
+        failure = await this.accept(group, state, waiting[done]);
+        if (failure) break;
+      }
+    } finally {
+      waiting.splice(0, done); // delivered, or dropped as already delivered
+    }
+    if (!failure) {
+      state.fillFailures = 0;
+      return;
+    }
+    this.fillFailed(group, state, failure.error);
+  }
+
+  /**
+   * A gap's fetch failed while its envelope waits. A refusal that cannot change loses the group
+   * (`subscriptionLost`); anything else (`rate_limited`, `unavailable`, a server error, the
+   * connection dropping) is tried again after the next of `gapFillRetryDelays`, and until then
+   * what arrives for the group waits behind it.
+   */
+  private fillFailed(group: string, state: GroupState, error: unknown): void {
+    const code = errorCode(error);
+    if (code !== undefined && finalRefusals.has(code)) {
+      const loss: SubscriptionLoss = { group, lastOffset: state.offset, lastEpoch: state.epoch, error: error as Error };
+      this.forget(group, state);
+      state.waiting = [];
+      this.emit("subscriptionLost", loss);
+      return;
+    }
+    this.cancelRetry(state);
+    state.stalled = true;
+    const connection = this.connection.state;
+    if (connection === signalR.HubConnectionState.Disconnected || connection === signalR.HubConnectionState.Disconnecting) {
+      return; // stopped or closed for good: nothing to retry on
+    }
+    const delay = this.gapFillRetryDelays[Math.min(state.fillFailures, this.gapFillRetryDelays.length - 1)];
+    state.fillFailures++;
+    state.retry = setTimeout(() => {
+      state.retry = undefined;
+      this.enqueue(async () => {
+        if (!state.stalled || this.groups.get(group) !== state) return; // unsubscribed, lost, or a resubscribe took over
+        if (this.connection.state !== signalR.HubConnectionState.Connected) return; // the reconnect's resubscribe delivers what waits
+        state.stalled = false;
+        await this.deliverWaiting(group, state);
+      }).catch(() => undefined); // a listener's error; the queue goes on
+    }, delay);
+  }
+
+  /** Cancels the group's scheduled retry, if any: nothing waits for it any more. */
+  private cancelRetry(state: GroupState): void {
+    if (state.retry !== undefined) clearTimeout(state.retry);
+    state.retry = undefined;
+    state.stalled = false;
+  }
+
+  /**
+   * Delivers `envelope` unless it was delivered already, first filling the gap before it from
+   * history. Resolves undefined when done, or with the error of the history call that failed (the
+   * envelope was not delivered; what the fill got before it was).
+   */
+  private async accept(group: string, state: GroupState, envelope: GroupEnvelope): Promise<{ error: unknown } | undefined> {
     if (envelope.epoch !== state.epoch) {
       // The group's history was reset while we were connected: nothing before can be recovered.
       this.emit("recoveryFailed", { group, lastOffset: state.offset, lastEpoch: state.epoch, currentEpoch: envelope.epoch });
       state.epoch = envelope.epoch;
       state.offset = envelope.offset - 1;
     }
-    if (envelope.offset <= state.offset) return; // already delivered
+    if (envelope.offset <= state.offset) return undefined; // already delivered
     if (envelope.offset > state.offset + 1) {
-      await this.fillGap(group, state, envelope.offset - 1);
+      const failure = await this.fillGap(group, state, envelope.offset - 1);
+      if (failure) return failure;
     }
     this.deliver(state, envelope);
+    return undefined;
   }
 
   /**
@@ -213,22 +336,28 @@ export class SwitchboardClient {
    * server serves at most its `Recovery:MaxMessages` per page, whatever the limit asked for). When
    * retention has trimmed the start of the gap (the page's `firstRetained` is beyond the next
    * offset), those messages are lost: `recoveryFailed` says so with the last offset delivered, and
-   * what is still retained is delivered, from `firstRetained` on.
+   * what is still retained is delivered, from `firstRetained` on. Resolves undefined when done, or
+   * with the error of the history call that failed (what came before it was delivered).
    */
-  private async fillGap(group: string, state: GroupState, until: number): Promise<void> {
+  private async fillGap(group: string, state: GroupState, until: number): Promise<{ error: unknown } | undefined> {
     while (state.offset < until) {
-      const page = await this.connection.invoke<HistoryPage>("GetHistory", group, state.offset, Math.min(this.pageSize, until - state.offset));
+      let page: HistoryPage;
+      try {
+        page = await this.connection.invoke<HistoryPage>("GetHistory", group, state.offset, Math.min(this.pageSize, until - state.offset));
+      } catch (error) {
+        return { error };
+      }
       if (page.epoch !== state.epoch) {
         // The group's history was replaced: nothing of the gap can be had.
         this.lose(group, state, page.epoch, until);
-        return;
+        return undefined;
       }
       if (page.firstRetained > state.offset + 1) {
         // Trimmed by retention up to firstRetained - 1; the page starts at firstRetained.
         this.lose(group, state, page.epoch, Math.min(until, page.firstRetained - 1));
       } else if (page.messages.length === 0) {
         this.lose(group, state, page.epoch, until); // nothing where the gap should be
-        return;
+        return undefined;
       }
       for (const message of page.messages) {
         if (message.offset > until) break;
@@ -236,6 +365,7 @@ export class SwitchboardClient {
         this.deliver(state, message);
       }
     }
+    return undefined;
   }
 
   /** Reports that the messages after the state's offset up to `lostUntil` cannot be had, and skips them. */
@@ -262,20 +392,23 @@ export class SwitchboardClient {
       state.offset = result.messages.length > 0 ? result.messages[0].offset - 1 : result.offset;
     }
     for (const message of result.messages) {
-      await this.accept(group, state, message);
+      // The answer's messages follow one another from the position set above: no gap to fetch.
+      const failure = await this.accept(group, state, message);
+      if (failure) throw failure.error;
     }
     if (result.recovered && result.hasMore) {
-      await this.fillGap(group, state, result.offset);
+      const failure = await this.fillGap(group, state, result.offset);
+      if (failure) throw failure.error; // after a reconnect: subscriptionLost
     }
-    const early = state.early.sort((a, b) => a.offset - b.offset);
-    state.early = [];
-    for (const envelope of early) {
-      await this.accept(group, state, envelope);
-    }
+    await this.deliverWaiting(group, state);
   }
 
   private async resubscribeAll(): Promise<void> {
     for (const [group, state] of [...this.groups]) {
+      // Subscribing again from the last offset delivered fetches any gap a failed fill left, and
+      // what waited behind it is delivered after the answer: no retry is needed any more.
+      this.cancelRetry(state);
+      state.fillFailures = 0;
       const request: SubscribeRequest = { presence: state.presence };
       if (state.epoch !== null) {
         request.offset = state.offset;
@@ -297,6 +430,7 @@ export class SwitchboardClient {
 
   /** Stops following `group` if `state` is still its state. */
   private forget(group: string, state: GroupState): void {
+    this.cancelRetry(state);
     if (this.groups.get(group) === state) this.groups.delete(group);
   }
 }

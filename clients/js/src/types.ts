@@ -73,7 +73,10 @@ export interface RecoveryFailure {
   currentEpoch: string;
 }
 
-/** `group` could not be followed again after a reconnect: the last position delivered (`lastEpoch` null when nothing was) and the server's refusal. */
+/**
+ * `group` could not be followed again after a reconnect, or the server refused a gap's fetch for
+ * good: the last position delivered (`lastEpoch` null when nothing was) and the server's refusal.
+ */
 export interface SubscriptionLoss {
   group: string;
   lastOffset: number;

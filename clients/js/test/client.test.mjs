@@ -386,3 +386,148 @@ describe("a server allowing 3 groups per connection", () => {
     }
   });
 });
+
+describe("a server allowing each connection bursts of 10 invocations refilled at 1 per second", () => {
+  // The client's GetHistory can be refused with rate_limited while its connection stays up and
+  // the server goes on delivering to it (deliveries are not invocations).
+  let slow;
+  before(async () => {
+    slow = await startServer({
+      Switchboard__Limits__InvocationsPerSecond: "1",
+      Switchboard__Limits__InvocationBurst: "10",
+      Switchboard__Limits__ViolationsBeforeClose: "1000",
+      Switchboard__History__Durability: "ProcessCrash", // publishes without an fsync each, so the timing below has room
+    });
+  });
+  after(() => slow?.stop());
+
+  const isRateLimited = (error) => /HubException: rate_limited: /.test(error?.message ?? "");
+
+  /**
+   * Spends the connection's invocations until the server refuses one with rate_limited, then takes
+   * the next one the bucket refills as soon as it comes (asking every 20 ms): the bucket is then
+   * empty, and its next token about a second away, far longer than a publish and its delivery take.
+   */
+  async function emptyBucket(connection, g) {
+    const deadline = Date.now() + TIMEOUT;
+    let refused = false;
+    for (;;) {
+      assert.ok(Date.now() < deadline, "the server never refused or never allowed again");
+      try {
+        await withTimeout(connection.invoke("GetHistory", g, 0, 1), TIMEOUT, "GetHistory");
+        if (refused) return;
+      } catch (error) {
+        if (!isRateLimited(error)) throw error;
+        refused = true;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** How many invocations the server has refused with rate_limited, from /metrics. */
+  async function rateLimitedRefusals() {
+    const text = await (await fetch(`${slow.baseUrl}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith("switchboard_refusals_total{") && l.includes('code="rate_limited"'));
+    return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+  }
+
+  /**
+   * A started client subscribed to `g` that has 1 and missed 2..3 without knowing (published while
+   * the server was not delivering the group to it), and a publisher.
+   */
+  async function gapRevealed(g, lastOffset) {
+    const [reader, writer] = await Promise.all([slow.token("limited"), slow.token("writer")]);
+    const c = client(slow.baseUrl, reader);
+    const rec = record(c, lastOffset);
+    const lost = [];
+    c.on("subscriptionLost", (loss) => lost.push(loss));
+    const first = withTimeout(new Promise((r) => c.on("message", r)), TIMEOUT, "m1");
+    const publisher = new signalR.HubConnectionBuilder().withUrl(slow.baseUrl + "/hubs/chat", { accessTokenFactory: () => writer }).configureLogging(signalR.LogLevel.None).build();
+    await withTimeout(Promise.all([c.start(), publisher.start()]), TIMEOUT, "start");
+    await c.subscribe(g);
+    await publishRange(publisher, g, 1, 1);
+    await first;
+    await missLiveMessages(c, g, () => publishRange(publisher, g, 2, 3));
+    return { c, publisher, lost, ...rec };
+  }
+
+  /**
+   * Empties the client connection's invocation bucket, publishes 4 (delivered live, beyond the next
+   * offset 2), and waits until the server has refused the client's GetHistory for the gap.
+   */
+  async function revealGapWhileRefused(c, publisher, g) {
+    await emptyBucket(c.connection, g);
+    const before = await rateLimitedRefusals();
+    await publishRange(publisher, g, 4, 4);
+    const deadline = Date.now() + TIMEOUT;
+    while (await rateLimitedRefusals() <= before) {
+      assert.ok(Date.now() < deadline, "the server never refused the client's GetHistory for the gap");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  test("a gap whose fetch was rate limited is fetched again and delivered in order, though the group goes quiet", async () => {
+    const g = group();
+    const { c, publisher, lost, events, done } = await gapRevealed(g, 4);
+    try {
+      // 4 reveals the gap 2..3 and the client's GetHistory is refused. Nothing more is published:
+      // only the client fetching again can deliver 2, 3 and 4, once the server allows it (in about a second).
+      await revealGapWhileRefused(c, publisher, g);
+      await done();
+      assert.deepEqual(events, range(1, 4));
+      assert.deepEqual(lost, []);
+      assert.equal(c.positionOf(g).offset, 4);
+      // Nothing twice afterwards: the next message follows on.
+      const fifth = withTimeout(new Promise((r) => c.on("message", (e) => e.offset === 5 && r())), TIMEOUT, "m5");
+      await publishRange(publisher, g, 5, 5);
+      await fifth;
+      assert.deepEqual(events, range(1, 5));
+    } finally {
+      await Promise.all([c.stop(), publisher.stop()]);
+    }
+  });
+
+  test("messages arriving while a gap is fetched again wait behind it, and none is delivered twice", async () => {
+    const g = group();
+    const { c, publisher, lost, events, done } = await gapRevealed(g, 6);
+    try {
+      await revealGapWhileRefused(c, publisher, g);
+      // 5 and 6 arrive live while 2..3 is still to be fetched (the server allows the client's next
+      // invocation about a second after it emptied the bucket); then the group is quiet.
+      await publishRange(publisher, g, 5, 6);
+      await done();
+      assert.deepEqual(events, range(1, 6));
+      assert.deepEqual(lost, []);
+    } finally {
+      await Promise.all([c.stop(), publisher.stop()]);
+    }
+  });
+
+  test("a gap whose fetch is refused for good loses the group with its last position", async () => {
+    // A client configured with pages of 0 asks GetHistory for limit 0, which the server refuses
+    // with position_invalid however often it is asked: the client reports the group lost instead
+    // of trying again forever, or dropping the envelope without a word.
+    const g = group();
+    const [reader, writer] = await Promise.all([slow.token("zero"), slow.token("writer")]);
+    const c = new SwitchboardClient({ url: slow.baseUrl + "/hubs/chat", accessTokenFactory: () => reader, pageSize: 0, logLevel: signalR.LogLevel.None });
+    const { events } = record(c, 3);
+    const lost = withTimeout(new Promise((r) => c.on("subscriptionLost", r)), TIMEOUT, "subscriptionLost");
+    const first = withTimeout(new Promise((r) => c.on("message", r)), TIMEOUT, "m1");
+    const publisher = new signalR.HubConnectionBuilder().withUrl(slow.baseUrl + "/hubs/chat", { accessTokenFactory: () => writer }).configureLogging(signalR.LogLevel.None).build();
+    try {
+      await withTimeout(Promise.all([c.start(), publisher.start()]), TIMEOUT, "start");
+      const subscribed = await c.subscribe(g);
+      await publishRange(publisher, g, 1, 1);
+      await first;
+      await missLiveMessages(c, g, () => publishRange(publisher, g, 2, 2));
+      await publishRange(publisher, g, 3, 3);
+      const loss = await lost.catch((e) => { throw new Error(`${e.message}; delivered so far: ${JSON.stringify(events)}`); });
+      assert.deepEqual([loss.group, loss.lastOffset, loss.lastEpoch], [g, 1, subscribed.epoch]);
+      assert.match(loss.error.message, /HubException: position_invalid: after must not be negative and limit must be at least 1\./);
+      assert.equal(c.positionOf(g), undefined);
+      assert.deepEqual(events, [1]);
+    } finally {
+      await Promise.all([c.stop(), publisher.stop()]);
+    }
+  });
+});
