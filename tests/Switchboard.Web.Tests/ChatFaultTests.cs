@@ -103,7 +103,7 @@ public sealed class ChatFaultTests(WebAppFixture app)
 
             await MoveToAsync(bob, network, stricter);
             var notice = Notices(bob, refused);
-            await Expect(notice).ToContainTextAsync("could not be followed again after the reconnect");
+            await Expect(notice).ToContainTextAsync("is no longer followed");
             await Expect(notice).ToContainTextAsync("too_many_groups");
 
             // The first room is followed again on the new server.
@@ -111,7 +111,7 @@ public sealed class ChatFaultTests(WebAppFixture app)
             await Chat(bob).Locator($"#room-list li[data-room=\"{kept}\"] .room-button").ClickAsync();
             await Expect(Messages(bob, kept).Locator(".message-text")).ToHaveTextAsync(["still here"]);
             await Expect(Notices(bob, kept)).ToContainTextAsync("could not be recovered"); // a new epoch there: said, not refused
-            await Expect(Notices(bob, kept).Filter(new() { HasText = "could not be followed" })).ToHaveCountAsync(0);
+            await Expect(Notices(bob, kept).Filter(new() { HasText = "is no longer followed" })).ToHaveCountAsync(0);
 
             // The notice's advice works once the server has room for it: leave the other room, then leave and join this one.
             await Chat(bob).GetByRole(AriaRole.Button, new() { Name = $"Leave {kept}" }).ClickAsync();

@@ -110,7 +110,7 @@ export function chatPage(app: App): Page {
   app.chat.on("subscriptionLost", (loss) => {
     const room = rooms.get(loss.group);
     if (!room) return;
-    room.list.append(h("li", { class: "notice" }, `This room could not be followed again after the reconnect (${errorText(loss.error)}). Leave it and join it again to follow it.`));
+    room.list.append(h("li", { class: "notice" }, `This room is no longer followed (${errorText(loss.error)}). Leave it and join it again to follow it.`));
   });
   // After a reconnect, presence events sent while away are lost: ask again.
   app.chat.on("resubscribed", () => {
