@@ -26,17 +26,20 @@ namespace Switchboard.Redis;
 /// </summary>
 public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
 {
-    // Shared Lua: removing a connection from a group; returns true when the user left it entirely.
+    // Shared Lua: removing a connection from a group; returns 0 when the user is still in it (or
+    // was not), 1 when they left it entirely, 2 when they left it and it has no member left (the
+    // hash's last field gone, Redis removed the key).
     private const string LeaveFunction = """
         local function leave(P, c, u, g)
-          if redis.call('SREM', P .. ':p:cg:' .. c, g) == 0 then return false end
+          if redis.call('SREM', P .. ':p:cg:' .. c, g) == 0 then return 0 end
           local n = redis.call('HINCRBY', P .. ':p:g:' .. g, u, -1)
           if n <= 0 then
             redis.call('HDEL', P .. ':p:g:' .. g, u)
             redis.call('HDEL', P .. ':p:gm:' .. g, u)
-            return true
+            if redis.call('EXISTS', P .. ':p:g:' .. g) == 0 then return 2 end
+            return 1
           end
-          return false
+          return 0
         end
         local function disconnect(P, c, now)
           local ck = P .. ':p:c:' .. c
@@ -45,14 +48,16 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
           local node = redis.call('HGET', ck, 'node')
           local name = redis.call('HGET', ck, 'n') or u
           local left = {}
+          local vacated = {}
           for _, g in ipairs(redis.call('SMEMBERS', P .. ':p:cg:' .. c)) do
-            if leave(P, c, u, g) then table.insert(left, g) end
+            local r = leave(P, c, u, g)
+            if r > 0 then table.insert(left, g); table.insert(vacated, r - 1) end
           end
           redis.call('DEL', ck, P .. ':p:cg:' .. c)
           redis.call('SREM', P .. ':p:nc:' .. node, c)
           redis.call('SREM', P .. ':p:uc:' .. u, c)
           if redis.call('SCARD', P .. ':p:uc:' .. u) == 0 then redis.call('SET', P .. ':p:seen:' .. u, now) end
-          return {u, name, left}
+          return {u, name, left, vacated}
         end
         """;
 
@@ -76,7 +81,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     private const string DisconnectScript = LeaveFunction + "\n" + """
         local r = disconnect(ARGV[1], ARGV[2], ARGV[3])
         if not r[1] then return {} end
-        return {r[1], r[2], r[3]}
+        return {r[1], r[2], r[3], r[4]}
         """;
 
     private const string JoinScript = """
@@ -88,7 +93,9 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         local name = redis.call('HGET', ck, 'n')
         if redis.call('HINCRBY', P .. ':p:g:' .. g, u, 1) == 1 then
           redis.call('HSET', P .. ':p:gm:' .. g, u, now .. '|' .. name)
-          return {u, name}
+          local occupied = 0
+          if redis.call('HLEN', P .. ':p:g:' .. g) == 1 then occupied = 1 end
+          return {u, name, occupied}
         end
         return false
         """;
@@ -98,7 +105,8 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         local ck = P .. ':p:c:' .. c
         local u = redis.call('HGET', ck, 'u')
         if not u then return false end
-        if leave(P, c, u, g) then return {u, redis.call('HGET', ck, 'n')} end
+        local r = leave(P, c, u, g)
+        if r > 0 then return {u, redis.call('HGET', ck, 'n'), r - 1} end
         return false
         """;
 
@@ -124,8 +132,8 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         """;
 
     // Removes a dead process's connections, unless its heartbeat is back. Returns how many, and
-    // (group, user, name) for each user who left a group entirely: only the one sweeper that ran
-    // this gets them, so each departure is announced once.
+    // (group, user, name, vacated) for each user who left a group entirely: only the one sweeper
+    // that ran this gets them, so each departure is announced once.
     private const string SweepScript = LeaveFunction + "\n" + """
         local P, node, now = ARGV[1], ARGV[2], ARGV[3]
         if redis.call('EXISTS', P .. ':p:alive:' .. node) == 1 then return {-1, {}} end
@@ -134,8 +142,8 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         for _, c in ipairs(redis.call('SMEMBERS', P .. ':p:nc:' .. node)) do
           local r = disconnect(P, c, now)
           if r[1] then
-            for _, g in ipairs(r[3]) do
-              table.insert(departed, g); table.insert(departed, r[1]); table.insert(departed, r[2])
+            for i, g in ipairs(r[3]) do
+              table.insert(departed, g); table.insert(departed, r[1]); table.insert(departed, r[2]); table.insert(departed, r[4][i])
             end
           end
           removed = removed + 1
@@ -195,7 +203,8 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         if (reply.Length == 0) return [];
         var userId = (string)reply[0]!;
         var name = (string)reply[1]!;
-        return [.. ((RedisResult[])reply[2]!).Select(g => new PresenceChange((string)g!, userId, name))];
+        var vacated = (RedisResult[])reply[3]!;
+        return [.. ((RedisResult[])reply[2]!).Select((g, i) => new PresenceChange((string)g!, userId, name) { ChangesOccupancy = (long)vacated[i] == 1 })];
     }
 
     public async ValueTask<PresenceChange?> JoinAsync(string group, string connectionId)
@@ -274,10 +283,13 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
             var departed = (RedisResult[])reply[1]!;
             if (departed.Length > 0 && DeadProcessSwept is { } announce)
             {
-                var changes = new List<PresenceChange>(departed.Length / 3);
-                for (var i = 0; i + 2 < departed.Length; i += 3)
+                var changes = new List<PresenceChange>(departed.Length / 4);
+                for (var i = 0; i + 3 < departed.Length; i += 4)
                 {
-                    changes.Add(new PresenceChange((string)departed[i]!, (string)departed[i + 1]!, (string)departed[i + 2]!));
+                    changes.Add(new PresenceChange((string)departed[i]!, (string)departed[i + 1]!, (string)departed[i + 2]!)
+                    {
+                        ChangesOccupancy = (long)departed[i + 3] == 1,
+                    });
                 }
                 await announce(changes);
             }
@@ -393,7 +405,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     private static PresenceChange Change(string group, RedisResult reply)
     {
         var parts = (RedisResult[])reply!;
-        return new PresenceChange(group, (string)parts[0]!, (string)parts[1]!);
+        return new PresenceChange(group, (string)parts[0]!, (string)parts[1]!) { ChangesOccupancy = (long)parts[2] == 1 };
     }
 
     private long TimeoutMs => (long)_redis.Options.ProcessTimeout.TotalMilliseconds;

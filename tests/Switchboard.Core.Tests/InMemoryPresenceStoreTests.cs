@@ -18,17 +18,39 @@ public sealed class InMemoryPresenceStoreTests
         var leaveAbsent = await store.LeaveAsync("g", "c1");
         var gone = await store.DisconnectedAsync("c2");
 
-        Assert.Equal(new PresenceChange("g", "amy", "Amy"), first);
+        Assert.Equal(new PresenceChange("g", "amy", "Amy") { ChangesOccupancy = true }, first); // the group was empty
         Assert.Null(second);
         Assert.Null(again);
         Assert.Null(leaveOne);
         Assert.Null(leaveAbsent);
-        Assert.Equal([new PresenceChange("g", "amy", "Amy")], gone);
+        Assert.Equal([new PresenceChange("g", "amy", "Amy") { ChangesOccupancy = true }], gone); // and is empty again
         Assert.Equal(0, (await store.GetGroupAsync("g")).Users);
         Assert.True((await store.GetUserAsync("amy")).Online); // c1 is still open
         Assert.Empty(await store.DisconnectedAsync("c1"));
         Assert.False((await store.GetUserAsync("amy")).Online);
         Assert.NotNull((await store.GetUserAsync("amy")).LastSeen);
+    }
+
+    [Fact]
+    public async Task OccupiedAndVacatedAreReportedOncePerTransitionUnderRacingUsers()
+    {
+        var store = new InMemoryPresenceStore(TimeProvider.System);
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<(bool Joined, PresenceChange Change)>();
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(async () =>
+        {
+            await store.ConnectedAsync($"c{i}", $"u{i % 8}", $"User {i % 8}");
+            for (var round = 0; round < 50; round++)
+            {
+                if (await store.JoinAsync("hall", $"c{i}") is { } joined) changes.Enqueue((true, joined));
+                if (await store.LeaveAsync("hall", $"c{i}") is { } left) changes.Enqueue((false, left));
+            }
+        })));
+
+        var occupied = changes.Count(c => c.Joined && c.Change.ChangesOccupancy);
+        var vacated = changes.Count(c => !c.Joined && c.Change.ChangesOccupancy);
+        Assert.True(occupied >= 1);
+        Assert.Equal(occupied, vacated); // hall is empty at the end: every occupied transition was vacated once
+        Assert.Equal(0, (await store.GetGroupAsync("hall")).Users);
     }
 
     [Fact]

@@ -14,7 +14,16 @@ public sealed record UserPresence(string UserId, bool Online, int Connections, D
 }
 
 /// <summary>A change of a group's member list, to tell the group about.</summary>
-public sealed record PresenceChange(string Group, string UserId, string Name);
+public sealed record PresenceChange(string Group, string UserId, string Name)
+{
+    /// <summary>
+    /// For a join: the group had no member before it (it became occupied); for a leave: it has
+    /// none after it (it became vacated). Decided in the same atomic step as the change itself
+    /// (the store's lock, or the Redis script), so across the cluster exactly one change reports
+    /// each occupied and each vacated transition.
+    /// </summary>
+    public bool ChangesOccupancy { get; init; }
+}
 
 /// <summary>
 /// Who is connected (on every hub) and who is in which group; for a shared store, on every
@@ -24,7 +33,9 @@ public sealed record PresenceChange(string Group, string UserId, string Name);
 /// <list type="bullet">
 /// <item>A user is a member of a group while at least one of their connections is in it;
 /// <see cref="JoinAsync"/> reports the user's first connection joining, <see cref="LeaveAsync"/>
-/// and <see cref="DisconnectedAsync"/> the last one leaving, so join/leave events fire once per user.</item>
+/// and <see cref="DisconnectedAsync"/> the last one leaving, so join/leave events fire once per user.
+/// The change also says whether the group went from no members to one, or from one to none
+/// (<see cref="PresenceChange.ChangesOccupancy"/>).</item>
 /// <item>Joining twice, or leaving a group the connection is not in, changes nothing.</item>
 /// <item>A user is online while at least one connection is open; last seen is the time their
 /// last connection closed (null while online or never seen).</item>

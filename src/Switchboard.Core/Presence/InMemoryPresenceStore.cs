@@ -61,7 +61,7 @@ public sealed class InMemoryPresenceStore(TimeProvider time) : IPresenceStore
                 return ValueTask.FromResult<PresenceChange?>(null);
             }
             members[connection.UserId] = new Member(connection.Name, time.GetUtcNow().UtcDateTime) { Connections = 1 };
-            return ValueTask.FromResult<PresenceChange?>(new PresenceChange(group, connection.UserId, connection.Name));
+            return ValueTask.FromResult<PresenceChange?>(new PresenceChange(group, connection.UserId, connection.Name) { ChangesOccupancy = members.Count == 1 });
         }
     }
 
@@ -116,7 +116,7 @@ public sealed class InMemoryPresenceStore(TimeProvider time) : IPresenceStore
         if (--member.Connections > 0) return null;
         members.Remove(connection.UserId);
         if (members.Count == 0) _groups.Remove(group);
-        return new PresenceChange(group, connection.UserId, connection.Name);
+        return new PresenceChange(group, connection.UserId, connection.Name) { ChangesOccupancy = members.Count == 0 };
     }
 
     private sealed class Connection(string userId, string name)

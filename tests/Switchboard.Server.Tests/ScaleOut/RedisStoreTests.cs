@@ -236,9 +236,9 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
         Assert.Equal(2, await b.ConnectedAsync("b1", "amy", "Amy"));
         await b.ConnectedAsync("b2", "bob", "Bob");
 
-        Assert.Equal(new PresenceChange("room", "amy", "Amy"), await a.JoinAsync("room", "a1"));
+        Assert.Equal(new PresenceChange("room", "amy", "Amy") { ChangesOccupancy = true }, await a.JoinAsync("room", "a1")); // room was empty
         Assert.Null(await b.JoinAsync("room", "b1")); // amy was already a member
-        Assert.NotNull(await b.JoinAsync("room", "b2"));
+        Assert.Equal(new PresenceChange("room", "bob", "Bob"), await b.JoinAsync("room", "b2")); // room was occupied
         Assert.Null(await b.JoinAsync("room", "b2")); // twice changes nothing
 
         foreach (var store in new[] { a, b })
@@ -253,7 +253,7 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
         }
 
         Assert.Null(await a.LeaveAsync("room", "a1")); // b1 keeps amy in
-        Assert.Equal([new PresenceChange("room", "amy", "Amy")], await b.DisconnectedAsync("b1"));
+        Assert.Equal([new PresenceChange("room", "amy", "Amy")], await b.DisconnectedAsync("b1")); // bob is still in room
         var gone = await a.DisconnectedAsync("a1");
         Assert.Empty(gone);
         var offline = await b.GetUserAsync("amy");
@@ -284,6 +284,34 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
     }
 
     [Fact]
+    public async Task RacingUsersOnTwoProcessesReportEachOccupiedAndVacatedTransitionExactlyOnce()
+    {
+        var a = Open();
+        var b = Open();
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<(bool Joined, PresenceChange Change)>();
+        var work = Enumerable.Range(0, 40).Select(async i =>
+        {
+            var store = i % 2 == 0 ? a : b;
+            var id = $"o{i}";
+            await store.ConnectedAsync(id, $"u{i % 8}", $"User {i % 8}");
+            for (var round = 0; round < 10; round++)
+            {
+                if (await store.JoinAsync("hall", id) is { } joined) changes.Enqueue((true, joined));
+                if (await store.LeaveAsync("hall", id) is { } left) changes.Enqueue((false, left));
+            }
+            if (i % 4 == 0 && await store.JoinAsync("hall", id) is { } last) changes.Enqueue((true, last));
+        });
+        await Task.WhenAll(work).DefaultTimeout();
+
+        // Each occupied transition is followed by one vacated one: the counts differ by whether hall has members now.
+        var occupied = changes.Count(c => c.Joined && c.Change.ChangesOccupancy);
+        var vacated = changes.Count(c => !c.Joined && c.Change.ChangesOccupancy);
+        Assert.True(occupied >= 1);
+        Assert.Equal((await a.GetGroupAsync("hall")).Users > 0 ? 1 : 0, occupied - vacated);
+        Assert.Equal(1, occupied - vacated); // connections o0, o4, ... stayed in
+    }
+
+    [Fact]
     public async Task ADeadProcesssConnectionsLeavePresenceOnceItsHeartbeatExpires()
     {
         var fast = new RedisOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(200), ProcessTimeout = TimeSpan.FromMilliseconds(600) };
@@ -295,8 +323,15 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
         _owned.Add(doomedConnection);
         var doomed = new RedisPresenceStore(doomedConnection, TimeProvider.System, NullLogger<RedisPresenceStore>.Instance);
         _owned.Add(doomed);
+        var swept = new System.Collections.Concurrent.ConcurrentQueue<PresenceChange>();
+        survivor.DeadProcessSwept += changes =>
+        {
+            foreach (var change in changes) swept.Enqueue(change);
+            return Task.CompletedTask;
+        };
         await doomed.ConnectedAsync("d1", "dan", "Dan");
         await doomed.JoinAsync("room", "d1");
+        await doomed.JoinAsync("solo", "d1");
         await survivor.ConnectedAsync("s1", "sue", "Sue");
         await survivor.JoinAsync("room", "s1");
         Assert.Equal(2, (await survivor.GetGroupAsync("room")).Users);
@@ -306,6 +341,11 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
         await TestTimeouts.Eventually(() => survivor.GetGroupAsync("room").AsTask().Result.Users == 1, "the dead process's user left the group");
         Assert.False((await survivor.GetUserAsync("dan")).Online);
         Assert.True((await survivor.GetUserAsync("sue")).Online);
+        // The sweeper is told who left, and which group is empty now (solo) or not (room: sue).
+        await TestTimeouts.Eventually(() => swept.Count == 2, "the sweep reported dan's two groups");
+        Assert.Equal(
+            [new PresenceChange("room", "dan", "Dan"), new PresenceChange("solo", "dan", "Dan") { ChangesOccupancy = true }],
+            swept.OrderBy(c => c.Group, StringComparer.Ordinal));
     }
 
     [Fact]
