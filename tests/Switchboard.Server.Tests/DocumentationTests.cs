@@ -138,6 +138,11 @@ public sealed partial class DocumentationTests(SwitchboardFactory server) : ICla
             AllowAnonymousHubs = ["secure-chat", "no-such-hub"],
             Streaming = new() { PriceInterval = TimeSpan.Zero, MaxSymbols = 0, MaxCount = 0, MaxDelayMilliseconds = -1 },
             Upload = new() { ProgressInterval = TimeSpan.FromSeconds(-1) },
+            Webhooks = new()
+            {
+                Url = "ftp://example.com/hook", Secret = "short", Events = ["nope"], MaxBatchSize = 0, MaxQueue = 0,
+                Timeout = TimeSpan.Zero, MaxAttempts = 0, RetryDelay = TimeSpan.Zero,
+            },
             Recovery = new() { MaxMessages = 0, MaxCharacters = 0, MaxHistory = -1 },
             Limits = new()
             {
@@ -303,7 +308,7 @@ public sealed partial class DocumentationTests(SwitchboardFactory server) : ICla
         Assert.Equal(events.Count, events.Select(e => e.EventId).Distinct().Count()); // ids are unique
 
         var named = 0;
-        foreach (var doc in new[] { "protocol.md", "scale-out.md", "architecture.md", "configuration.md", "security.md" })
+        foreach (var doc in new[] { "protocol.md", "scale-out.md", "architecture.md", "configuration.md", "security.md", "webhooks.md" })
         {
             // "a warning (event 1201)", "warning `3008`"
             foreach (Match match in NamedEvent().Matches(Doc(doc)))

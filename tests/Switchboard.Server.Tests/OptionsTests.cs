@@ -54,6 +54,10 @@ public sealed class OptionsTests(SwitchboardFactory server) : IClassFixture<Swit
     // and so does the price stream's pause (the stream failed after its first round).
     [InlineData("SignalR__HandshakeTimeout", "60.00:00:00", "SignalR:HandshakeTimeout must be positive and at most 1.00:00:00.")]
     [InlineData("Switchboard__Streaming__PriceInterval", "60.00:00:00", "Switchboard:Streaming:PriceInterval must be between 00:00:00.010 and 1.00:00:00.")]
+    // Webhooks are secure by default: a URL without a secret (or with a short one) refuses start-up.
+    [InlineData("Switchboard__Webhooks__Url", "http://127.0.0.1:9/hook", "Switchboard:Webhooks:Secret must be set, at least 32 characters, when Switchboard:Webhooks:Url is set.")]
+    [InlineData("Switchboard__Webhooks__Url", "ftp://127.0.0.1/hook", "Switchboard:Webhooks:Url must be an absolute http or https URL.")]
+    [InlineData("Switchboard__Webhooks__Events__0", "channel_existence", "Switchboard:Webhooks:Events contains 'channel_existence', which is not a webhook event; use one of: member_added, member_removed, channel_occupied, channel_vacated.")]
     // Accepted once, though the expiry of a token made with it overflowed the calendar.
     [InlineData("Jwt__TokenLifetime", "10000000.00:00:00", "Jwt:TokenLifetime must be positive and at most 366.00:00:00.")]
     public async Task InvalidSettingsStopStartUpWithAMessageNamingTheSetting(string key, string value, string message)

@@ -19,6 +19,8 @@ public sealed class SwitchboardMetrics
     private readonly Counter<long> _deliveryFailures;
     private readonly Histogram<int> _runSize;
     private readonly Histogram<int> _batchSize;
+    private readonly Counter<long> _webhookEvents;
+    private readonly Counter<long> _webhookRequests;
 
     public SwitchboardMetrics(IMeterFactory meterFactory)
     {
@@ -45,6 +47,10 @@ public sealed class SwitchboardMetrics
         _batchSize = meter.CreateHistogram<int>("switchboard.history.batch.size", "{message}",
             "Appends the SQLite history store wrote and committed in one transaction: those that queued while the previous commit was syncing.", tags: null,
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
+        _webhookEvents = meter.CreateCounter<long>("switchboard.webhook.events", "{event}",
+            "Webhook events by outcome: sent (in a batch the receiver accepted), failed (its batch was refused on every attempt) or dropped (the queue was full, or the server stopped first).");
+        _webhookRequests = meter.CreateCounter<long>("switchboard.webhook.requests", "{request}",
+            "Webhook POSTs by outcome: accepted (2xx) or failed (another status, no answer in time, or no connection); a failed one is retried.");
     }
 
     public void Published(bool isPrivate, TimeSpan appendDuration)
@@ -64,6 +70,13 @@ public sealed class SwitchboardMetrics
     public void Subscribed(bool positionGiven, bool recovered) =>
         _subscriptions.Add(1, new KeyValuePair<string, object?>("outcome",
             !positionGiven ? "first" : recovered ? "recovered" : "not_recovered"));
+
+    /// <summary><paramref name="outcome"/>: sent, failed or dropped.</summary>
+    public void WebhookEvents(string outcome, int events) =>
+        _webhookEvents.Add(events, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void WebhookRequest(bool accepted) =>
+        _webhookRequests.Add(1, new KeyValuePair<string, object?>("outcome", accepted ? "accepted" : "failed"));
 
     public void Refused(string code) => _refusals.Add(1, new KeyValuePair<string, object?>("code", code));
 }

@@ -80,6 +80,34 @@ internal sealed class SwitchboardOptionsValidator : IValidateOptions<Switchboard
             failures.Add("Switchboard:Limits:MaxOutboundQueueBytes must be 0 (off) or between 16384 and 1073741824.");
         if (o.Upload.ProgressInterval < TimeSpan.Zero)
             failures.Add("Switchboard:Upload:ProgressInterval must not be negative.");
+        ValidateWebhooks(o.Webhooks, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateWebhooks(WebhookOptions w, List<string> failures)
+    {
+        if (!string.IsNullOrWhiteSpace(w.Url))
+        {
+            if (!Uri.TryCreate(w.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+                failures.Add("Switchboard:Webhooks:Url must be an absolute http or https URL.");
+            // Secure by default: a receiver must be able to tell Switchboard's POSTs from anyone's.
+            if (w.Secret is null || w.Secret.Length < Webhooks.WebhookSigner.MinSecretLength)
+                failures.Add("Switchboard:Webhooks:Secret must be set, at least 32 characters, when Switchboard:Webhooks:Url is set.");
+        }
+        foreach (var name in w.Events)
+        {
+            if (!Webhooks.WebhookEventNames.All.Contains(name))
+                failures.Add($"Switchboard:Webhooks:Events contains '{name}', which is not a webhook event; use one of: {string.Join(", ", Webhooks.WebhookEventNames.All)}.");
+        }
+        if (w.MaxBatchSize is < 1 or > 1000)
+            failures.Add("Switchboard:Webhooks:MaxBatchSize must be between 1 and 1000.");
+        if (w.MaxQueue is < 1 or > 1_000_000)
+            failures.Add("Switchboard:Webhooks:MaxQueue must be between 1 and 1000000.");
+        if (w.Timeout < TimeSpan.FromMilliseconds(100) || w.Timeout > TimeSpan.FromMinutes(5))
+            failures.Add("Switchboard:Webhooks:Timeout must be between 00:00:00.100 and 00:05:00.");
+        if (w.MaxAttempts is < 1 or > 100)
+            failures.Add("Switchboard:Webhooks:MaxAttempts must be between 1 and 100.");
+        if (w.RetryDelay < TimeSpan.FromMilliseconds(10) || w.RetryDelay > TimeSpan.FromMinutes(1))
+            failures.Add("Switchboard:Webhooks:RetryDelay must be between 00:00:00.010 and 00:01:00.");
     }
 }

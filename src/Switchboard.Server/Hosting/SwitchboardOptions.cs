@@ -70,6 +70,39 @@ public sealed class SwitchboardOptions
     public RecoveryOptions Recovery { get; set; } = new();
 
     public LimitsOptions Limits { get; set; } = new();
+
+    public WebhookOptions Webhooks { get; set; } = new();
+}
+
+/// <summary>
+/// <c>Switchboard:Webhooks</c>: lifecycle events POSTed to a backend (docs/webhooks.md). Off
+/// unless <see cref="Url"/> is set; a <see cref="Secret"/> is then required.
+/// </summary>
+public sealed class WebhookOptions
+{
+    /// <summary>Absolute http or https URL the batches are POSTed to. Unset (the default): webhooks are off.</summary>
+    public string? Url { get; set; }
+
+    /// <summary>Key of the HMAC-SHA256 signature of each body; at least 32 characters, required with <see cref="Url"/>.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>Events to send (<c>member_added</c>, <c>member_removed</c>, <c>channel_occupied</c>, <c>channel_vacated</c>). Empty (the default): all.</summary>
+    public List<string> Events { get; set; } = [];
+
+    /// <summary>Most events in one POST. Default 100.</summary>
+    public int MaxBatchSize { get; set; } = 100;
+
+    /// <summary>Most events waiting to be sent; when full, the oldest is dropped. Default 10000.</summary>
+    public int MaxQueue { get; set; } = 10_000;
+
+    /// <summary>Time one POST may take, answer included. Default 10 s.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>POSTs of one batch before it is given up (the first included). Default 5.</summary>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Pause before the first retry; doubled for each next one, up to 1 minute. Default 1 s.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary><c>Switchboard:Limits</c>: rates, quotas and sizes per connection, user and caller.</summary>

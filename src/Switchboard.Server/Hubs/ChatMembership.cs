@@ -30,7 +30,7 @@ internal static class ChatGroups
 /// reach the user's connections on every process through the <see cref="IClusterBus"/>.
 /// </summary>
 public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore presence, IUserGroupStore userGroups, GroupQuota quota,
-    IClusterBus bus, ConnectionRegistry registry, ILogger<ChatMembership> logger)
+    IClusterBus bus, ConnectionRegistry registry, Webhooks.WebhookQueue webhooks, ILogger<ChatMembership> logger)
 {
     /// <summary>The chat hub's connections per user, for applying user-level memberships to them.</summary>
     private readonly InMemoryConnectionTracker _chatConnections = new();
@@ -270,7 +270,15 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         lock (connection) return connection.Subscribed.Contains(group);
     }
 
-    private Task AnnounceAsync(string eventName, PresenceChange change) =>
-        hub.Clients.Group(ChatGroups.PresenceEvents(change.Group))
+    /// <summary>
+    /// Every presence transition this process observed goes through here (join, leave, close,
+    /// and a dead process's sweep): the group is told, and the backend by webhook (queued first,
+    /// without waiting, so a failed send to the group does not lose it).
+    /// </summary>
+    private Task AnnounceAsync(string eventName, PresenceChange change)
+    {
+        webhooks.Presence(change, joined: eventName == ClientEvents.PresenceJoined);
+        return hub.Clients.Group(ChatGroups.PresenceEvents(change.Group))
             .SendAsync(eventName, new PresenceEvent { Group = change.Group, UserId = change.UserId, Name = change.Name });
+    }
 }

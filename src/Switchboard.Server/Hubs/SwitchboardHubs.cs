@@ -46,6 +46,8 @@ public static class SwitchboardHubs
         services.AddHostedService<ClusterCommandHandler>();
         services.AddSingleton<GroupQuota>();
         services.AddSingleton<ChatMembership>();
+        services.AddSingleton<Webhooks.WebhookQueue>();
+        services.AddHostedService<Webhooks.WebhookSender>();
         services.AddSingleton<IGroupFanout, ChatGroupFanout>();
 
         services.AddSignalR(options =>
