@@ -27,10 +27,18 @@ namespace Switchboard.Client;
 /// current position and the application should reload what it shows. When retention trimmed
 /// only the start of a gap the client fills from history, it delivers the part still retained
 /// after the event.</item>
-/// <item>When the server refuses a group after a reconnect (for example <c>too_many_groups</c>,
-/// because the user was added to groups meanwhile, or <c>rate_limited</c> while paging), or
-/// refuses a gap's fetch for good, <see cref="SubscriptionLost"/> says so; the client stops
-/// following that group and goes on with the others.</item>
+/// <item>After a reconnect the client subscribes its groups again one at a time, each
+/// <c>Subscribe</c> followed by the history pages its answer says are missing. When one of those
+/// calls fails while connected for a reason that can pass (<c>rate_limited</c>, because many
+/// groups' calls exceed the connection's invocation burst; <c>unavailable</c>; a server error),
+/// the walk pauses for the next of <see cref="SwitchboardClientOptions.GapFillRetryDelays"/> and
+/// tries that group again from what it has delivered; its live envelopes, and the groups after it,
+/// wait. <see cref="Resubscribed"/> is raised once every group is settled.</item>
+/// <item>When the server refuses a group after a reconnect for good (<c>too_many_groups</c>,
+/// because the user was added to groups meanwhile; <c>permission_denied</c>,
+/// <c>position_invalid</c>, <c>group_name_invalid</c>, <c>group_name_reserved</c>), or refuses a
+/// gap's fetch for good, <see cref="SubscriptionLost"/> says so; the client stops following that
+/// group and goes on with the others.</item>
 /// </list>
 /// All events are raised on one background task, one at a time.
 /// </summary>
@@ -47,6 +55,18 @@ public sealed class SwitchboardClient : IAsyncDisposable
     {
         ErrorCodes.PermissionDenied, ErrorCodes.PositionInvalid, ErrorCodes.GroupNameInvalid, ErrorCodes.GroupNameReserved,
     };
+
+    /// <summary>Codes with which the server refuses a resubscribe's <c>Subscribe</c> or page for good: the history ones, and <c>too_many_groups</c>.</summary>
+    private static readonly HashSet<string> FinalResubscribeRefusals = new(FinalRefusals, StringComparer.Ordinal) { ErrorCodes.TooManyGroups };
+
+    /// <summary>Which reconnect's resubscribe is the current one; a newer reconnect (or the connection dropping) supersedes it.</summary>
+    private int _round;
+
+    /// <summary>The current resubscribe's groups not settled yet, in the order they are walked; the first is the one being tried.</summary>
+    private readonly Queue<(string Group, GroupState State)> _unsettled = new();
+
+    /// <summary>Transient refusals in a row during the current resubscribe, which pick its next delay.</summary>
+    private int _resubscribeFailures;
 
     public SwitchboardClient(SwitchboardClientOptions options)
     {
@@ -72,7 +92,16 @@ public sealed class SwitchboardClient : IAsyncDisposable
         Connection.On<PresenceEvent>(ClientEvents.PresenceJoined, e => Enqueue(() => Raise(PresenceJoined, e)));
         Connection.On<PresenceEvent>(ClientEvents.PresenceLeft, e => Enqueue(() => Raise(PresenceLeft, e)));
         Connection.On<string, string>(ClientEvents.ReceiveMessage, (user, message) => Enqueue(() => { ChatMessageReceived?.Invoke(user, message); return Task.CompletedTask; }));
-        Connection.Reconnecting += error => { Enqueue(() => { Reconnecting?.Invoke(error); return Task.CompletedTask; }); return Task.CompletedTask; };
+        Connection.Reconnecting += error =>
+        {
+            Enqueue(() =>
+            {
+                AbandonResubscribe(); // the next Reconnected starts over
+                Reconnecting?.Invoke(error);
+                return Task.CompletedTask;
+            });
+            return Task.CompletedTask;
+        };
         Connection.Reconnected += _ => { Enqueue(ResubscribeAllAsync); return Task.CompletedTask; };
         Connection.Closed += error => { Enqueue(() => { Closed?.Invoke(error); return Task.CompletedTask; }); return Task.CompletedTask; };
         _worker = Task.Run(RunAsync);
@@ -102,20 +131,26 @@ public sealed class SwitchboardClient : IAsyncDisposable
     public event Action<Exception?>? Reconnecting;
 
     /// <summary>
-    /// The groups were subscribed again after a reconnect and what was missed has been delivered
-    /// (groups refused meanwhile raised <see cref="SubscriptionLost"/>; a live gap whose fetch
-    /// failed meanwhile is delivered when a retry succeeds).
+    /// Raised once per reconnect when every group followed at the reconnect is settled: subscribed
+    /// again, with what it missed up to the <c>Subscribe</c> answer (all its pages) delivered and
+    /// then what waited for it; or lost (<see cref="SubscriptionLost"/> was raised first); or
+    /// unsubscribed meanwhile. Calls refused for a reason that can pass were retried first (see
+    /// <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>), so it may come seconds after the
+    /// reconnect. Not raised when the connection drops again, is stopped, or the client is disposed
+    /// before then (the next reconnect starts over and raises its own). A live gap found after a
+    /// group's answer whose fetch fails does not hold it up: that gap is retried on its own.
     /// </summary>
     public event Action? Resubscribed;
 
     /// <summary>
-    /// After a reconnect the server refused to subscribe a group again, or to page the messages it
-    /// missed (the error's code says why); or, while connected, it refused to page a gap with a
-    /// code that will not change (<c>permission_denied</c>, <c>position_invalid</c>,
-    /// <c>group_name_invalid</c>, <c>group_name_reserved</c>; other failures of a gap's fetch are
-    /// retried, see <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>). The client no
-    /// longer follows the group, and what was waiting behind the gap is not delivered; the loss
-    /// carries the last position delivered. Call <see cref="SubscribeAsync"/> to follow it again.
+    /// The server refused a group with a code that will not change: after a reconnect its
+    /// <c>Subscribe</c> or a page of what it missed (<c>too_many_groups</c>, <c>permission_denied</c>,
+    /// <c>position_invalid</c>, <c>group_name_invalid</c>, <c>group_name_reserved</c>), or, while
+    /// connected, a gap's page (the same but <c>too_many_groups</c>). Other failures (for example
+    /// <c>rate_limited</c>, <c>unavailable</c>, a server error) are retried, see
+    /// <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>. The client no longer follows the
+    /// group, and what was waiting for it is not delivered; the loss carries the last position
+    /// delivered. Call <see cref="SubscribeAsync"/> to follow it again.
     /// </summary>
     public event Action<SubscriptionLoss>? SubscriptionLost;
 
@@ -168,7 +203,10 @@ public sealed class SwitchboardClient : IAsyncDisposable
         }
         await Enqueue(async () =>
         {
-            await ApplyAsync(group, result, first: true);
+            if (_groups.TryGetValue(group, out var current) && await ApplyAsync(group, current, result, first: true) is { } error)
+            {
+                ExceptionDispatchInfo.Throw(error);
+            }
             done.TrySetResult(result);
         });
         return await done.Task.WaitAsync(cancellationToken);
@@ -456,12 +494,14 @@ public sealed class SwitchboardClient : IAsyncDisposable
         MessageReceived?.Invoke(envelope);
     }
 
-    private async Task ApplyAsync(string group, SubscribeResult result, bool first)
+    /// <summary>
+    /// Applies a <c>Subscribe</c> answer: delivers its messages, then pages what it says is missing
+    /// up to its offset, then what waited for the group. Returns null when done, or the error of the
+    /// page that failed (what came before it was delivered; <see cref="GroupState.PageUntil"/> says
+    /// how far paging must still go, and the group's envelopes go on waiting).
+    /// </summary>
+    private async Task<Exception?> ApplyAsync(string group, GroupState state, SubscribeResult result, bool first)
     {
-        if (!_groups.TryGetValue(group, out var state))
-        {
-            return;
-        }
         if (first || !result.Recovered)
         {
             if (!first)
@@ -480,52 +520,177 @@ public sealed class SwitchboardClient : IAsyncDisposable
             // The answer's messages follow one another from the position set above: no gap to fetch.
             if (await AcceptAsync(group, state, message) is { } error)
             {
-                ExceptionDispatchInfo.Throw(error);
+                return error;
             }
         }
-        if (result.Recovered && result.HasMore && await FillGapAsync(group, state, result.Offset) is { } pageError)
+        if (result.Recovered && result.HasMore)
         {
-            ExceptionDispatchInfo.Throw(pageError); // after a reconnect: SubscriptionLost
+            state.PageUntil = result.Offset;
+        }
+        return await FinishAsync(group, state);
+    }
+
+    /// <summary>Pages up to <see cref="GroupState.PageUntil"/> if set, then delivers what waited. Returns the failed page's error, or null.</summary>
+    private async Task<Exception?> FinishAsync(string group, GroupState state)
+    {
+        if (state.PageUntil is { } until)
+        {
+            if (await FillGapAsync(group, state, until) is { } pageError)
+            {
+                return pageError;
+            }
+            state.PageUntil = null;
         }
         state.Resubscribing = false;
         await DeliverWaitingAsync(group, state);
+        return null;
     }
 
+    /// <summary>
+    /// After a reconnect: subscribes every followed group again, one at a time, from its last
+    /// (offset, epoch) (see <see cref="ContinueResubscribeAsync"/>).
+    /// </summary>
     private async Task ResubscribeAllAsync()
     {
+        AbandonResubscribe();
+        var round = _round;
         List<KeyValuePair<string, GroupState>> groups;
         lock (_groups) groups = [.. _groups];
         foreach (var (group, state) in groups)
         {
             // Subscribing again from the last offset delivered fetches any gap a failed fill left,
-            // and what waited behind it is delivered after the answer: no retry is needed any more.
+            // and what waited behind it is delivered after the answer: no fill retry is needed any
+            // more. Until the group is settled, its live envelopes wait.
             state.Resubscribing = true;
             state.Stalled = false;
             state.FillFailures = 0;
-            var request = new SubscribeRequest { Presence = state.Presence };
-            if (state.Epoch is not null)
+            state.PageUntil = null;
+            _unsettled.Enqueue((group, state));
+        }
+        await ContinueResubscribeAsync(round);
+    }
+
+    /// <summary>Supersedes the current resubscribe: its scheduled retry does nothing, and it never raises <see cref="Resubscribed"/>.</summary>
+    private void AbandonResubscribe()
+    {
+        _round++;
+        _unsettled.Clear();
+        _resubscribeFailures = 0;
+    }
+
+    /// <summary>
+    /// Walks the resubscribe's unsettled groups in order. A group whose <c>Subscribe</c> or page
+    /// fails for a reason that can pass stops the walk: it goes on with that group, from what it has
+    /// delivered, after the next of <see cref="SwitchboardClientOptions.GapFillRetryDelays"/> (one
+    /// call at a time, so a rate-limited connection is not hammered). A refusal that cannot change
+    /// loses the group. When none is left, raises <see cref="Resubscribed"/>.
+    /// </summary>
+    private async Task ContinueResubscribeAsync(int round)
+    {
+        while (round == _round && _unsettled.TryPeek(out var next))
+        {
+            var (group, state) = next;
+            if (!IsFollowed(group, state))
             {
-                request.Offset = state.Offset;
-                request.Epoch = state.Epoch;
+                _unsettled.Dequeue(); // unsubscribed, or subscribed anew, meanwhile
+                continue;
             }
+            Exception? error;
             try
             {
-                var result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, request);
-                await ApplyAsync(group, result, first: state.Epoch is null);
-            }
-            catch (Exception) when (Connection.State != HubConnectionState.Connected)
-            {
-                return; // dropped again; the next Reconnected resubscribes
+                error = await ResubscribeAsync(group, state);
             }
             catch (Exception e)
             {
-                // Refused by the server: this group is lost, the others go on.
-                var loss = new SubscriptionLoss(group, state.Offset, state.Epoch, e);
-                Forget(group, state);
-                SubscriptionLost?.Invoke(loss);
+                // An event handler threw (calls' failures are returned, not thrown): as before, the group is given up.
+                _unsettled.Dequeue();
+                LoseGroup(group, state, e);
+                continue;
             }
+            if (error is null)
+            {
+                _unsettled.Dequeue();
+                _resubscribeFailures = 0;
+                continue;
+            }
+            if (Connection.State != HubConnectionState.Connected)
+            {
+                return; // dropped again, or stopped: the next Reconnected starts over
+            }
+            if (error is HubException && ErrorCode(error) is { } code && FinalResubscribeRefusals.Contains(code))
+            {
+                _unsettled.Dequeue();
+                LoseGroup(group, state, error);
+                continue;
+            }
+            var delays = _options.GapFillRetryDelays;
+            var delay = delays[Math.Min(_resubscribeFailures, delays.Count - 1)];
+            _resubscribeFailures++;
+            _ = ResumeResubscribeLaterAsync(round, delay);
+            return;
         }
-        Resubscribed?.Invoke();
+        if (round == _round)
+        {
+            AbandonResubscribe(); // done: nothing more to raise for this round
+            Resubscribed?.Invoke();
+        }
+    }
+
+    private async Task ResumeResubscribeLaterAsync(int round, TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, _disposing.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // disposed
+        }
+        _ = Enqueue(async () =>
+        {
+            if (round != _round || Connection.State != HubConnectionState.Connected)
+            {
+                return; // superseded, dropped or stopped: the next Reconnected starts over
+            }
+            await ContinueResubscribeAsync(round);
+        });
+    }
+
+    /// <summary>
+    /// Subscribes <paramref name="group"/> again from its last position, or, when an earlier try's
+    /// answer was applied and only its paging failed, pages on from there. Returns null when the
+    /// group is settled, or the error of the call that failed.
+    /// </summary>
+    private async Task<Exception?> ResubscribeAsync(string group, GroupState state)
+    {
+        if (state.PageUntil is not null)
+        {
+            return await FinishAsync(group, state);
+        }
+        var request = new SubscribeRequest { Presence = state.Presence };
+        if (state.Epoch is not null)
+        {
+            request.Offset = state.Offset;
+            request.Epoch = state.Epoch;
+        }
+        SubscribeResult result;
+        try
+        {
+            result = await Connection.InvokeAsync<SubscribeResult>(HubMethods.Subscribe, group, request);
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+        return await ApplyAsync(group, state, result, first: state.Epoch is null);
+    }
+
+    private void LoseGroup(string group, GroupState state, Exception error)
+    {
+        var loss = new SubscriptionLoss(group, state.Offset, state.Epoch, error);
+        Forget(group, state);
+        state.Waiting.Clear();
+        SubscriptionLost?.Invoke(loss);
     }
 
     private bool IsFollowed(string group, GroupState state)
@@ -553,6 +718,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
         public bool Presence { get; } = presence;
         public string? Epoch { get; set; }
         public long Offset { get; set; }
+        /// <summary>A reconnect's resubscribe has not settled the group yet: its live envelopes wait.</summary>
         public bool Resubscribing { get; set; }
 
         /// <summary>
@@ -569,6 +735,12 @@ public sealed class SwitchboardClient : IAsyncDisposable
 
         /// <summary>Which scheduled retry is the current one; a superseded one does nothing.</summary>
         public int Retry { get; set; }
+
+        /// <summary>
+        /// A resubscribe's <c>Subscribe</c> answer was applied but paging what it said was missing
+        /// failed: the offset paging must still reach before what waits is delivered.
+        /// </summary>
+        public long? PageUntil { get; set; }
     }
 
     private sealed class RetryPolicy(IReadOnlyList<TimeSpan> delays, TimeSpan giveUpAfter) : IRetryPolicy
@@ -585,7 +757,7 @@ public sealed record RecoveryFailure(string Group, long LastOffset, string? Last
 
 /// <summary>
 /// <see cref="Group"/> could not be followed again after a reconnect, or the server refused a
-/// gap's fetch for good: the last position delivered (<see cref="LastEpoch"/> is null when
+/// gap's fetch, for good: the last position delivered (<see cref="LastEpoch"/> is null when
 /// nothing was) and the server's refusal.
 /// </summary>
 public sealed record SubscriptionLoss(string Group, long LastOffset, string? LastEpoch, Exception Error);

@@ -42,8 +42,12 @@ public sealed class SwitchboardClientOptions
     /// (for example <c>rate_limited</c>, <c>unavailable</c> or a server error); the last one
     /// repeats until the fetch succeeds, the group is unsubscribed, the client is disposed, or a
     /// reconnect's resubscribe takes over. Meanwhile the envelope that revealed the gap, and what
-    /// arrives for the group after it, wait; nothing of another group waits. Default 0.1, 0.25,
-    /// 0.5, 1, 2, 5 s. At least one, none negative.
+    /// arrives for the group after it, wait; nothing of another group waits. The same delays pace
+    /// a reconnect's resubscribe: when a group's <c>Subscribe</c>, or a page of what it missed, fails
+    /// for a reason that can pass (for example <c>rate_limited</c> when many groups' calls exceed
+    /// the connection's invocation burst), the resubscribe waits the next delay and goes on with
+    /// that group from what it has delivered, the count starting over after each call that succeeds.
+    /// Default 0.1, 0.25, 0.5, 1, 2, 5 s. At least one, none negative.
     /// </summary>
     public IReadOnlyList<TimeSpan> GapFillRetryDelays { get; init; } =
     [
