@@ -29,8 +29,12 @@ export interface SwitchboardClientOptions {
    * connected (for example `rate_limited`, `unavailable` or a server error); the last repeats
    * until the fetch succeeds, the group is unsubscribed, the client is stopped, or a reconnect's
    * resubscribe takes over. Meanwhile the envelope that revealed the gap, and what arrives for the
-   * group after it, wait; nothing of another group waits. Default 100, 250, 500, 1000, 2000,
-   * 5000. At least one, none negative.
+   * group after it, wait; nothing of another group waits. The same delays pace a reconnect's
+   * resubscribe: when a group's `Subscribe`, or a page of what it missed, fails for a reason that
+   * can pass (for example `rate_limited` when many groups' calls exceed the connection's
+   * invocation burst), the resubscribe waits the next delay and goes on with that group from what
+   * it has delivered, the count starting over after each call that succeeds. Default 100, 250,
+   * 500, 1000, 2000, 5000. At least one, none negative.
    */
   gapFillRetryDelays?: number[];
   logLevel?: signalR.LogLevel;
@@ -53,18 +57,22 @@ export interface SwitchboardClientEvents {
   presenceLeft: (event: PresenceEvent) => void;
   reconnecting: (error?: Error) => void;
   /**
-   * Groups subscribed again after a reconnect, and what was missed delivered (groups refused
-   * meanwhile raised `subscriptionLost`; a live gap whose fetch failed meanwhile is delivered when
-   * a retry succeeds).
+   * Raised once per reconnect when every group followed at the reconnect is settled: subscribed
+   * again, with what it missed up to the `Subscribe` answer (all its pages) delivered and then what
+   * waited for it; or lost (`subscriptionLost` was raised first); or unsubscribed meanwhile. Calls
+   * refused for a reason that can pass were retried first (see `gapFillRetryDelays`), so it may
+   * come seconds after the reconnect. Not raised when the connection drops again or the client is
+   * stopped before then (the next reconnect starts over and raises its own). A live gap found after
+   * a group's answer whose fetch fails does not hold it up: that gap is retried on its own.
    */
   resubscribed: () => void;
   /**
-   * After a reconnect the server refused to subscribe a group again, or to page what it missed
-   * (the error says why, e.g. `too_many_groups` or `rate_limited`); or, while connected, it
-   * refused to page a live gap with a code that will not change (`permission_denied`,
-   * `position_invalid`, `group_name_invalid`, `group_name_reserved`; other failures of a gap's
-   * fetch are retried, see `gapFillRetryDelays`). The client no longer follows the group, and what
-   * waited behind the gap is not delivered; `subscribe` follows it again.
+   * The server refused a group with a code that will not change: after a reconnect its `Subscribe`
+   * or a page of what it missed (`too_many_groups`, `permission_denied`, `position_invalid`,
+   * `group_name_invalid`, `group_name_reserved`), or, while connected, a live gap's page (the same
+   * but `too_many_groups`). Other failures (for example `rate_limited`, `unavailable`, a server
+   * error) are retried, see `gapFillRetryDelays`. The client no longer follows the group, and what
+   * waited for it is not delivered; `subscribe` follows it again.
    */
   subscriptionLost: (loss: SubscriptionLoss) => void;
   /** Closed for good. */
@@ -83,10 +91,20 @@ interface GroupState {
   fillFailures: number;
   /** The scheduled retry of the fetch, while stalled. */
   retry?: ReturnType<typeof setTimeout>;
+  /** A reconnect's resubscribe has not settled the group yet: its live envelopes wait. */
+  resubscribing: boolean;
+  /**
+   * A resubscribe's `Subscribe` answer was applied but paging what it said was missing failed: the
+   * offset paging must still reach before what waits is delivered.
+   */
+  pageUntil?: number;
 }
 
 /** Codes with which the server refuses a history page for good: the same request would be refused again. */
 const finalRefusals = new Set(["permission_denied", "position_invalid", "group_name_invalid", "group_name_reserved"]);
+
+/** Codes with which the server refuses a resubscribe's `Subscribe` or page for good: the history ones, and `too_many_groups`. */
+const finalResubscribeRefusals = new Set([...finalRefusals, "too_many_groups"]);
 
 /** The Switchboard code of a hub error ("... HubException: {code}: {sentence}"), or undefined. */
 function errorCode(error: unknown): string | undefined {
@@ -106,8 +124,12 @@ function errorCode(error: unknown): string | undefined {
  * the connection stays up (for example `rate_limited`), the envelope that revealed it and any that
  * arrive after it for that group wait, and the fetch is tried again after `gapFillRetryDelays`
  * until it succeeds, the group is unsubscribed, the client is stopped, or a reconnect's resubscribe
- * takes over; then they are delivered, in order. A refusal that cannot change raises
- * `subscriptionLost` instead. Everything it does with received messages runs on one ordered
+ * takes over; then they are delivered, in order. After a reconnect it subscribes its groups again
+ * one call at a time; a `Subscribe` or page refused for a reason that can pass (`rate_limited`,
+ * `unavailable`, a server error) pauses that walk for the next of `gapFillRetryDelays`, then it
+ * goes on with that group from what it delivered, while its live envelopes (and the groups after
+ * it) wait; `resubscribed` is emitted once every group is settled. A refusal that cannot change
+ * raises `subscriptionLost` instead. Everything it does with received messages runs on one ordered
  * queue, never inside the SignalR receive loop (awaiting an invoke there would deadlock).
  */
 export class SwitchboardClient {
@@ -120,6 +142,14 @@ export class SwitchboardClient {
   private queue: Promise<void> = Promise.resolve();
   private readonly pageSize: number;
   private readonly gapFillRetryDelays: number[];
+  /** Which reconnect's resubscribe is the current one; a newer reconnect (or a stop) supersedes it. */
+  private round = 0;
+  /** The current resubscribe's groups not settled yet, in the order they are walked; the first is the one being tried. */
+  private unsettled: [string, GroupState][] = [];
+  /** Transient refusals in a row during the current resubscribe, which pick its next delay. */
+  private resubscribeFailures = 0;
+  /** The current resubscribe's scheduled resumption, while paused. */
+  private resubscribeTimer?: ReturnType<typeof setTimeout>;
 
   constructor(options: SwitchboardClientOptions) {
     this.pageSize = options.pageSize ?? 500;
@@ -151,7 +181,10 @@ export class SwitchboardClient {
     this.connection.on("PresenceJoined", (e: PresenceEvent) => this.enqueue(async () => this.emit("presenceJoined", e)));
     this.connection.on("PresenceLeft", (e: PresenceEvent) => this.enqueue(async () => this.emit("presenceLeft", e)));
     this.connection.on("ReceiveMessage", (user: string, message: string) => this.enqueue(async () => this.emit("chatMessage", user, message)));
-    this.connection.onreconnecting((error) => this.enqueue(async () => this.emit("reconnecting", error)));
+    this.connection.onreconnecting((error) => this.enqueue(async () => {
+      this.abandonResubscribe(); // the next reconnect starts over
+      this.emit("reconnecting", error);
+    }));
     this.connection.onreconnected(() => this.enqueue(() => this.resubscribeAll()));
     this.connection.onclose((error) => this.enqueue(async () => this.emit("close", error)));
   }
@@ -170,16 +203,17 @@ export class SwitchboardClient {
     return this.connection.start();
   }
 
-  /** Stops the connection; no gap's fetch is tried again. */
+  /** Stops the connection; no gap's fetch or resubscribe is tried again. */
   stop(): Promise<void> {
     for (const state of this.groups.values()) this.cancelRetry(state);
+    this.abandonResubscribe();
     return this.connection.stop();
   }
 
   /** Subscribes to a group's envelopes, first delivering its last `history` messages. */
   async subscribe(group: string, options: { history?: number; presence?: boolean } = {}): Promise<SubscribeResult> {
     const presence = options.presence ?? false;
-    const state: GroupState = { presence, epoch: null, offset: 0, waiting: [], stalled: false, fillFailures: 0 };
+    const state: GroupState = { presence, epoch: null, offset: 0, waiting: [], stalled: false, fillFailures: 0, resubscribing: false };
     await this.enqueue(async () => { this.groups.set(group, state); });
     let result: SubscribeResult;
     try {
@@ -190,7 +224,12 @@ export class SwitchboardClient {
       await this.enqueue(async () => this.forget(group, state));
       throw error;
     }
-    await this.enqueue(() => this.apply(group, result, true));
+    await this.enqueue(async () => {
+      const current = this.groups.get(group);
+      if (!current) return;
+      const failure = await this.apply(group, current, result, true);
+      if (failure) throw failure.error;
+    });
     return result;
   }
 
@@ -239,9 +278,9 @@ export class SwitchboardClient {
     const state = this.groups.get(envelope.group);
     if (!state) return; // unsubscribed meanwhile
     state.waiting.push(envelope);
-    // The subscribe answer decides where we stand, or a gap before it is still being fetched:
-    // whoever ends the wait delivers it, in order.
-    if (state.epoch === null || state.stalled) return;
+    // The subscribe answer decides where we stand, a reconnect's resubscribe has not settled the
+    // group yet, or a gap before it is still being fetched: whoever ends the wait delivers it, in order.
+    if (state.epoch === null || state.resubscribing || state.stalled) return;
     await this.deliverWaiting(envelope.group, state);
   }
 
@@ -380,9 +419,13 @@ export class SwitchboardClient {
     this.emit("message", envelope);
   }
 
-  private async apply(group: string, result: SubscribeResult, first: boolean): Promise<void> {
-    const state = this.groups.get(group);
-    if (!state) return;
+  /**
+   * Applies a `Subscribe` answer: delivers its messages, then pages what it says is missing up to
+   * its offset, then what waited for the group. Resolves undefined when done, or with the error of
+   * the page that failed (what came before it was delivered; `pageUntil` says how far paging must
+   * still go, and the group's envelopes go on waiting).
+   */
+  private async apply(group: string, state: GroupState, result: SubscribeResult, first: boolean): Promise<{ error: unknown } | undefined> {
     if (first || !result.recovered) {
       if (!first) {
         this.emit("recoveryFailed", { group, lastOffset: state.offset, lastEpoch: state.epoch, currentEpoch: result.epoch });
@@ -394,38 +437,127 @@ export class SwitchboardClient {
     for (const message of result.messages) {
       // The answer's messages follow one another from the position set above: no gap to fetch.
       const failure = await this.accept(group, state, message);
-      if (failure) throw failure.error;
+      if (failure) return failure;
     }
-    if (result.recovered && result.hasMore) {
-      const failure = await this.fillGap(group, state, result.offset);
-      if (failure) throw failure.error; // after a reconnect: subscriptionLost
-    }
-    await this.deliverWaiting(group, state);
+    if (result.recovered && result.hasMore) state.pageUntil = result.offset;
+    return this.finish(group, state);
   }
 
+  /** Pages up to `pageUntil` if set, then delivers what waited. Resolves with the failed page's error, or undefined. */
+  private async finish(group: string, state: GroupState): Promise<{ error: unknown } | undefined> {
+    if (state.pageUntil !== undefined) {
+      const failure = await this.fillGap(group, state, state.pageUntil);
+      if (failure) return failure;
+      state.pageUntil = undefined;
+    }
+    state.resubscribing = false;
+    await this.deliverWaiting(group, state);
+    return undefined;
+  }
+
+  /** After a reconnect: subscribes every followed group again, one at a time, from its last (offset, epoch). */
   private async resubscribeAll(): Promise<void> {
+    this.abandonResubscribe();
+    const round = this.round;
     for (const [group, state] of [...this.groups]) {
       // Subscribing again from the last offset delivered fetches any gap a failed fill left, and
-      // what waited behind it is delivered after the answer: no retry is needed any more.
+      // what waited behind it is delivered after the answer: no fill retry is needed any more.
+      // Until the group is settled, its live envelopes wait.
       this.cancelRetry(state);
       state.fillFailures = 0;
-      const request: SubscribeRequest = { presence: state.presence };
-      if (state.epoch !== null) {
-        request.offset = state.offset;
-        request.epoch = state.epoch;
-      }
-      try {
-        const result = await this.connection.invoke<SubscribeResult>("Subscribe", group, request);
-        await this.apply(group, result, state.epoch === null);
-      } catch (error) {
-        if (this.connection.state !== signalR.HubConnectionState.Connected) return; // dropped again; the next reconnect resubscribes
-        // Refused by the server: this group is lost, the others go on.
-        const loss: SubscriptionLoss = { group, lastOffset: state.offset, lastEpoch: state.epoch, error: error as Error };
-        this.forget(group, state);
-        this.emit("subscriptionLost", loss);
-      }
+      state.resubscribing = true;
+      state.pageUntil = undefined;
+      this.unsettled.push([group, state]);
     }
-    this.emit("resubscribed");
+    await this.continueResubscribe(round);
+  }
+
+  /** Supersedes the current resubscribe: its scheduled resumption does nothing, and it never emits `resubscribed`. */
+  private abandonResubscribe(): void {
+    this.round++;
+    this.unsettled = [];
+    this.resubscribeFailures = 0;
+    if (this.resubscribeTimer !== undefined) clearTimeout(this.resubscribeTimer);
+    this.resubscribeTimer = undefined;
+  }
+
+  /**
+   * Walks the resubscribe's unsettled groups in order. A group whose `Subscribe` or page fails for
+   * a reason that can pass stops the walk: it goes on with that group, from what it has delivered,
+   * after the next of `gapFillRetryDelays` (one call at a time, so a rate-limited connection is not
+   * hammered). A refusal that cannot change loses the group. When none is left, emits `resubscribed`.
+   */
+  private async continueResubscribe(round: number): Promise<void> {
+    while (round === this.round && this.unsettled.length > 0) {
+      const [group, state] = this.unsettled[0];
+      if (this.groups.get(group) !== state) {
+        this.unsettled.shift(); // unsubscribed, or subscribed anew, meanwhile
+        continue;
+      }
+      let failure: { error: unknown } | undefined;
+      try {
+        failure = await this.resubscribe(group, state);
+      } catch (error) {
+        // A listener threw (calls' failures are resolved, not thrown): as before, the group is given up.
+        this.unsettled.shift();
+        this.loseGroup(group, state, error);
+        continue;
+      }
+      if (!failure) {
+        this.unsettled.shift();
+        this.resubscribeFailures = 0;
+        continue;
+      }
+      if (this.connection.state !== signalR.HubConnectionState.Connected) return; // dropped again, or stopped: the next reconnect starts over
+      const code = errorCode(failure.error);
+      if (code !== undefined && finalResubscribeRefusals.has(code)) {
+        this.unsettled.shift();
+        this.loseGroup(group, state, failure.error);
+        continue;
+      }
+      const delay = this.gapFillRetryDelays[Math.min(this.resubscribeFailures, this.gapFillRetryDelays.length - 1)];
+      this.resubscribeFailures++;
+      this.resubscribeTimer = setTimeout(() => {
+        this.resubscribeTimer = undefined;
+        this.enqueue(async () => {
+          if (round !== this.round || this.connection.state !== signalR.HubConnectionState.Connected) return; // superseded, dropped or stopped
+          await this.continueResubscribe(round);
+        }).catch(() => undefined); // a listener's error; the queue goes on
+      }, delay);
+      return;
+    }
+    if (round === this.round) {
+      this.abandonResubscribe(); // done: nothing more to emit for this round
+      this.emit("resubscribed");
+    }
+  }
+
+  /**
+   * Subscribes `group` again from its last position, or, when an earlier try's answer was applied
+   * and only its paging failed, pages on from there. Resolves undefined when the group is settled,
+   * or with the error of the call that failed.
+   */
+  private async resubscribe(group: string, state: GroupState): Promise<{ error: unknown } | undefined> {
+    if (state.pageUntil !== undefined) return this.finish(group, state);
+    const request: SubscribeRequest = { presence: state.presence };
+    if (state.epoch !== null) {
+      request.offset = state.offset;
+      request.epoch = state.epoch;
+    }
+    let result: SubscribeResult;
+    try {
+      result = await this.connection.invoke<SubscribeResult>("Subscribe", group, request);
+    } catch (error) {
+      return { error };
+    }
+    return this.apply(group, state, result, state.epoch === null);
+  }
+
+  private loseGroup(group: string, state: GroupState, error: unknown): void {
+    const loss: SubscriptionLoss = { group, lastOffset: state.offset, lastEpoch: state.epoch, error: error as Error };
+    this.forget(group, state);
+    state.waiting = [];
+    this.emit("subscriptionLost", loss);
   }
 
   /** Stops following `group` if `state` is still its state. */

@@ -531,3 +531,117 @@ describe("a server allowing each connection bursts of 10 invocations refilled at
     }
   });
 });
+
+describe("a server allowing each connection bursts of 4 invocations refilled at 10 per second, serving 2 messages per page", () => {
+  // A client following 6 groups that each missed 3 needs 12 invocations to resubscribe (a
+  // Subscribe and a GetHistory each), three times the burst; the server closes a connection only
+  // after its default 20 refusals in a row.
+  let burst;
+  before(async () => {
+    burst = await startServer({
+      Switchboard__Limits__InvocationsPerSecond: "10",
+      Switchboard__Limits__InvocationBurst: "4",
+      Switchboard__Recovery__MaxMessages: "2",
+      Switchboard__Recovery__MaxHistory: "2",
+      Switchboard__History__Durability: "ProcessCrash",
+    });
+  });
+  after(() => burst?.stop());
+
+  /** Runs `call`, again every 20 ms while it is refused with rate_limited (bounded). */
+  async function whenAllowed(call, what) {
+    const deadline = Date.now() + TIMEOUT;
+    for (;;) {
+      try {
+        return await withTimeout(call(), TIMEOUT, what);
+      } catch (error) {
+        if (!/HubException: rate_limited: /.test(error?.message ?? "") || Date.now() >= deadline) throw error;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  async function rateLimitedRefusals() {
+    const text = await (await fetch(`${burst.baseUrl}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith("switchboard_refusals_total{") && l.includes('code="rate_limited"'));
+    return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+  }
+
+  /**
+   * A client following `groupCount` groups through a proxy is cut off; each group gets 1..missed
+   * meanwhile, and one more as soon as the client is back. Every group must end with all of them,
+   * once, in order, and none lost.
+   */
+  async function resubscribeAfterCut(groupCount, missed) {
+    const last = missed + 1;
+    const groups = Array.from({ length: groupCount }, (_, i) => `rr${i}-` + Math.random().toString(36).slice(2, 10));
+    const [reader, writer] = await Promise.all([burst.token("many"), burst.token("writer")]);
+    const proxy = await startProxy(burst.baseUrl);
+    const c = client(proxy.url, reader);
+    const received = new Map(groups.map((g) => [g, []]));
+    let allDone;
+    const delivered = new Promise((r) => { allDone = r; });
+    c.on("message", (e) => {
+      received.get(e.group).push(Number(e.offset));
+      if ([...received.values()].every((r) => r.length > 0 && r[r.length - 1] >= last)) allDone();
+    });
+    const lost = [];
+    c.on("subscriptionLost", (loss) => lost.push(`${loss.group}: ${loss.error.message}`));
+    let reconnectings = 0;
+    const reconnecting = withTimeout(new Promise((r) => c.on("reconnecting", () => { reconnectings++; r(); })), TIMEOUT, "reconnecting");
+    let resubscribedCount = 0;
+    const resubscribed = new Promise((r) => c.on("resubscribed", () => {
+      resubscribedCount++;
+      r(new Map([...received].map(([g, offsets]) => [g, [...offsets]])));
+    }));
+    const publishers = groups.map(() => new signalR.HubConnectionBuilder()
+      .withUrl(burst.baseUrl + "/hubs/chat", { accessTokenFactory: () => writer, skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets })
+      .configureLogging(signalR.LogLevel.None).build());
+    const publish = async (i, from, to) => {
+      for (let n = from; n <= to; n++) {
+        const ack = await whenAllowed(() => publishers[i].invoke("Publish", groups[i], { message: `m${n}` }), `publish m${n}`);
+        assert.equal(ack.offset, n);
+      }
+    };
+    try {
+      await withTimeout(Promise.all([c.start(), ...publishers.map((p) => p.start())]), TIMEOUT, "start");
+      for (const g of groups) await whenAllowed(() => c.subscribe(g), `subscribe ${g}`);
+      // As soon as the client is back, one more per group (live, while the resubscribe is still
+      // going on or after it).
+      let live;
+      c.connection.onreconnected(() => { live = Promise.all(groups.map((_, i) => publish(i, last, last))); });
+      const refusalsBefore = await rateLimitedRefusals();
+      proxy.refusing = true;
+      proxy.cutAll();
+      await reconnecting;
+      await Promise.all(groups.map((_, i) => publish(i, 1, missed)));
+      proxy.refusing = false;
+
+      const atResubscribed = await withTimeout(resubscribed, TIMEOUT, `resubscribed; lost: ${JSON.stringify(lost)}`);
+      assert.deepEqual(lost, [], "groups were lost");
+      // Resubscribed comes once everything missed (which took pages after each answer) was delivered.
+      for (const g of groups) assert.deepEqual(atResubscribed.get(g).slice(0, missed), range(1, missed), g);
+      assert.ok(await rateLimitedRefusals() > refusalsBefore, "the server refused none of the resubscribe's calls: the test proves nothing");
+
+      await withTimeout(delivered, TIMEOUT, `all groups up to ${last}; delivered so far: ${JSON.stringify([...received])}`);
+      await withTimeout(live, TIMEOUT, "live publishes");
+      for (const g of groups) assert.deepEqual(received.get(g), range(1, last), g);
+      assert.deepEqual(lost, []);
+      assert.equal(resubscribedCount, 1);
+      assert.equal(reconnectings, 1, "the retries got the connection closed");
+      for (const g of groups) assert.equal(c.positionOf(g)?.offset, last);
+    } finally {
+      await Promise.all([c.stop(), ...publishers.map((p) => p.stop())]);
+      await proxy.close();
+    }
+  }
+
+  test("groups whose resubscribe was rate limited are recovered in order, exactly once, none lost", () =>
+    // 6 groups that each missed 3: the Subscribe calls after the first few are refused.
+    resubscribeAfterCut(6, 3));
+
+  test("a group whose pages after the answer were rate limited is paged on from where it stopped", () =>
+    // One group that missed 12: the answer carries 2 and says there is more; the 5 pages after it
+    // exceed the burst, and the group's live message waits behind them.
+    resubscribeAfterCut(1, 12));
+});
