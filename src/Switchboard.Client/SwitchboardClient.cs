@@ -59,7 +59,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// <summary>Codes with which the server refuses a resubscribe's <c>Subscribe</c> or page for good: the history ones, and <c>too_many_groups</c>.</summary>
     private static readonly HashSet<string> FinalResubscribeRefusals = new(FinalRefusals, StringComparer.Ordinal) { ErrorCodes.TooManyGroups };
 
-    /// <summary>Which reconnect's resubscribe is the current one; a newer reconnect (or the connection dropping) supersedes it.</summary>
+    /// <summary>Which reconnect's resubscribe is the current one; a newer reconnect, the connection dropping, or StopAsync supersedes it.</summary>
     private int _round;
 
     /// <summary>The current resubscribe's groups not settled yet, in the order they are walked; the first is the one being tried.</summary>
@@ -169,7 +169,12 @@ public sealed class SwitchboardClient : IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken = default) => Connection.StartAsync(cancellationToken);
 
-    public Task StopAsync(CancellationToken cancellationToken = default) => Connection.StopAsync(cancellationToken);
+    /// <summary>Stops the connection; a resubscribe under way, or a gap's fetch, is not tried again.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _round); // a paused resubscribe must not resume on a later StartAsync's connection
+        return Connection.StopAsync(cancellationToken);
+    }
 
     /// <summary>
     /// Subscribes to <paramref name="group"/>: envelopes from now on, and first its last
@@ -573,7 +578,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// <summary>Supersedes the current resubscribe: its scheduled retry does nothing, and it never raises <see cref="Resubscribed"/>.</summary>
     private void AbandonResubscribe()
     {
-        _round++;
+        Interlocked.Increment(ref _round); // also from StopAsync, off the worker
         _unsettled.Clear();
         _resubscribeFailures = 0;
     }
