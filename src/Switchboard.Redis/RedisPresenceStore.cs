@@ -21,7 +21,17 @@ namespace Switchboard.Redis;
 /// Keys: <c>P:p:c:{connection}</c> (user, name, process), <c>P:p:cg:{connection}</c> (its
 /// groups), <c>P:p:uc:{user}</c> (the user's connections), <c>P:p:seen:{user}</c> (last seen),
 /// <c>P:p:g:{group}</c> (user to connections in the group), <c>P:p:gm:{group}</c> (user to
-/// joined-at and name), <c>P:p:nc:{process}</c> (the process's connections), <c>P:p:nodes</c>.
+/// joined-at and name), <c>P:p:nc:{process}</c> (the process's connections), <c>P:p:nodes</c>,
+/// <c>P:p:gs:{group}</c> (the last <see cref="PresenceChange.Seq"/> given in the group).
+/// </para>
+/// <para>
+/// Sequence: every change that is a transition (join, leave, disconnect, sweep) takes the next
+/// number of its group's counter in its own script. The counter is not deleted with the group's
+/// other keys when it empties; it expires <see cref="SeqLifetime"/> after the group's last
+/// transition. A counter that does not exist (new group, expired, Redis lost its data) starts at
+/// Redis's own clock (<c>TIME</c>) in microseconds, so it goes on above the numbers given before
+/// unless the group had more than one transition per microsecond since its counter began, or
+/// Redis's clock went back.
 /// </para>
 /// </summary>
 public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
@@ -29,15 +39,34 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     // Shared Lua: removing a connection from a group; returns 0 when the user is still in it (or
     // was not), 1 when they left it entirely, 2 when they left it and it has no member left (the
     // hash's last field gone, Redis removed the key).
-    private const string LeaveFunction = """
+    // The next sequence number of group g's transitions (see the class summary). TIME's parts
+    // are joined as text: a Lua number of 16 digits would be formatted with 14.
+    private const string SeqFunction = """
+        local function nextseq(P, g)
+          local k = P .. ':p:gs:' .. g
+          if redis.call('EXISTS', k) == 0 then
+            local t = redis.call('TIME')
+            redis.call('SET', k, t[1] .. string.format('%06d', tonumber(t[2])))
+          end
+          local s = redis.call('INCR', k)
+          redis.call('PEXPIRE', k, 2592000000)
+          return s
+        end
+        """;
+
+    /// <summary>How long a group's sequence counter outlives the group's last transition (30 days).</summary>
+    public static readonly TimeSpan SeqLifetime = TimeSpan.FromMilliseconds(2592000000);
+
+    // ... and its sequence number as a second value when it is a transition (1 or 2).
+    private const string LeaveFunction = SeqFunction + "\n" + """
         local function leave(P, c, u, g)
           if redis.call('SREM', P .. ':p:cg:' .. c, g) == 0 then return 0 end
           local n = redis.call('HINCRBY', P .. ':p:g:' .. g, u, -1)
           if n <= 0 then
             redis.call('HDEL', P .. ':p:g:' .. g, u)
             redis.call('HDEL', P .. ':p:gm:' .. g, u)
-            if redis.call('EXISTS', P .. ':p:g:' .. g) == 0 then return 2 end
-            return 1
+            if redis.call('EXISTS', P .. ':p:g:' .. g) == 0 then return 2, nextseq(P, g) end
+            return 1, nextseq(P, g)
           end
           return 0
         end
@@ -49,15 +78,16 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
           local name = redis.call('HGET', ck, 'n') or u
           local left = {}
           local vacated = {}
+          local seqs = {}
           for _, g in ipairs(redis.call('SMEMBERS', P .. ':p:cg:' .. c)) do
-            local r = leave(P, c, u, g)
-            if r > 0 then table.insert(left, g); table.insert(vacated, r - 1) end
+            local r, s = leave(P, c, u, g)
+            if r > 0 then table.insert(left, g); table.insert(vacated, r - 1); table.insert(seqs, s) end
           end
           redis.call('DEL', ck, P .. ':p:cg:' .. c)
           redis.call('SREM', P .. ':p:nc:' .. node, c)
           redis.call('SREM', P .. ':p:uc:' .. u, c)
           if redis.call('SCARD', P .. ':p:uc:' .. u) == 0 then redis.call('SET', P .. ':p:seen:' .. u, now) end
-          return {u, name, left, vacated}
+          return {u, name, left, vacated, seqs}
         end
         """;
 
@@ -81,10 +111,10 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     private const string DisconnectScript = LeaveFunction + "\n" + """
         local r = disconnect(ARGV[1], ARGV[2], ARGV[3])
         if not r[1] then return {} end
-        return {r[1], r[2], r[3], r[4]}
+        return {r[1], r[2], r[3], r[4], r[5]}
         """;
 
-    private const string JoinScript = """
+    private const string JoinScript = SeqFunction + "\n" + """
         local P, g, c, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
         local ck = P .. ':p:c:' .. c
         local u = redis.call('HGET', ck, 'u')
@@ -95,7 +125,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
           redis.call('HSET', P .. ':p:gm:' .. g, u, now .. '|' .. name)
           local occupied = 0
           if redis.call('HLEN', P .. ':p:g:' .. g) == 1 then occupied = 1 end
-          return {u, name, occupied}
+          return {u, name, occupied, nextseq(P, g)}
         end
         return false
         """;
@@ -105,8 +135,8 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         local ck = P .. ':p:c:' .. c
         local u = redis.call('HGET', ck, 'u')
         if not u then return false end
-        local r = leave(P, c, u, g)
-        if r > 0 then return {u, redis.call('HGET', ck, 'n'), r - 1} end
+        local r, s = leave(P, c, u, g)
+        if r > 0 then return {u, redis.call('HGET', ck, 'n'), r - 1, s} end
         return false
         """;
 
@@ -132,7 +162,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         """;
 
     // Removes a dead process's connections, unless its heartbeat is back. Returns how many, and
-    // (group, user, name, vacated) for each user who left a group entirely: only the one sweeper
+    // (group, user, name, vacated, seq) for each user who left a group entirely: only the one sweeper
     // that ran this gets them, so each departure is announced once.
     private const string SweepScript = LeaveFunction + "\n" + """
         local P, node, now = ARGV[1], ARGV[2], ARGV[3]
@@ -144,6 +174,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
           if r[1] then
             for i, g in ipairs(r[3]) do
               table.insert(departed, g); table.insert(departed, r[1]); table.insert(departed, r[2]); table.insert(departed, r[4][i])
+              table.insert(departed, r[5][i])
             end
           end
           removed = removed + 1
@@ -204,7 +235,11 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
         var userId = (string)reply[0]!;
         var name = (string)reply[1]!;
         var vacated = (RedisResult[])reply[3]!;
-        return [.. ((RedisResult[])reply[2]!).Select((g, i) => new PresenceChange((string)g!, userId, name) { ChangesOccupancy = (long)vacated[i] == 1 })];
+        var seqs = (RedisResult[])reply[4]!;
+        return [.. ((RedisResult[])reply[2]!).Select((g, i) => new PresenceChange((string)g!, userId, name)
+        {
+            ChangesOccupancy = (long)vacated[i] == 1, Seq = (long)seqs[i],
+        })];
     }
 
     public async ValueTask<PresenceChange?> JoinAsync(string group, string connectionId)
@@ -283,12 +318,12 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
             var departed = (RedisResult[])reply[1]!;
             if (departed.Length > 0 && DeadProcessSwept is { } announce)
             {
-                var changes = new List<PresenceChange>(departed.Length / 4);
-                for (var i = 0; i + 3 < departed.Length; i += 4)
+                var changes = new List<PresenceChange>(departed.Length / 5);
+                for (var i = 0; i + 4 < departed.Length; i += 5)
                 {
                     changes.Add(new PresenceChange((string)departed[i]!, (string)departed[i + 1]!, (string)departed[i + 2]!)
                     {
-                        ChangesOccupancy = (long)departed[i + 3] == 1,
+                        ChangesOccupancy = (long)departed[i + 3] == 1, Seq = (long)departed[i + 4],
                     });
                 }
                 await announce(changes);
@@ -405,7 +440,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IAsyncDisposable
     private static PresenceChange Change(string group, RedisResult reply)
     {
         var parts = (RedisResult[])reply!;
-        return new PresenceChange(group, (string)parts[0]!, (string)parts[1]!) { ChangesOccupancy = (long)parts[2] == 1 };
+        return new PresenceChange(group, (string)parts[0]!, (string)parts[1]!) { ChangesOccupancy = (long)parts[2] == 1, Seq = (long)parts[3] };
     }
 
     private long TimeoutMs => (long)_redis.Options.ProcessTimeout.TotalMilliseconds;

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Switchboard.Contracts;
+using Switchboard.Core.Presence;
 using Switchboard.Server.Tests.Infrastructure;
 
 namespace Switchboard.Server.Tests;
@@ -66,6 +69,78 @@ public sealed class WebhookTests
         }
     }
 
+    /// <summary>
+    /// What a backend makes of the events it got, as docs/webhooks.md says to read them: per
+    /// group, ordered by seq, each user's last member event says whether they are in, and the
+    /// last channel event whether the group is occupied.
+    /// </summary>
+    private static (List<string> Members, bool Occupied) View(IEnumerable<ReceivedEvent> events, string group)
+    {
+        var members = new SortedSet<string>(StringComparer.Ordinal);
+        var occupied = false;
+        foreach (var e in WebhookReceiver.Sequenced(events).Where(e => e.Group == group))
+        {
+            switch (e.Name)
+            {
+                case "member_added": members.Add(e.UserId!); break;
+                case "member_removed": members.Remove(e.UserId!); break;
+                case "channel_occupied": occupied = true; break;
+                case "channel_vacated": occupied = false; break;
+            }
+        }
+        return ([.. members], occupied);
+    }
+
+    [Fact]
+    public async Task EventsThatArriveInTheOtherOrderThanTheStoreMadeThemArePutBackInOrderBySeq()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var store = new HeldPresenceStore(new InMemoryPresenceStore(TimeProvider.System));
+        await using var server = new SwitchboardFactory(Settings(receiver))
+        {
+            TestServices = services => services.Replace(ServiceDescriptor.Singleton<IPresenceStore>(store)),
+        };
+        const string group = "raced";
+        await using var tabA = await server.ConnectAsync(HubRoutes.Chat, server.Token("amy", "Amy"));
+        await using var tabB = await server.ConnectAsync(HubRoutes.Chat, server.Token("amy", "Amy"));
+
+        await tabA.InvokeAsync("JoinGroup", group).DefaultTimeout();
+        var first = await receiver.NextAsync(2);
+
+        // Tab A leaves: the store removes Amy (the group is empty), and before that reaches the
+        // webhook queue, tab B joins: the store adds her back, and that is queued and sent first.
+        var hold = store.HoldNextLeave();
+        var leaving = tabA.InvokeAsync("LeaveGroup", group);
+        await hold.Made.DefaultTimeout();
+        await tabB.InvokeAsync("JoinGroup", group).DefaultTimeout();
+        var rejoined = await receiver.NextAsync(2);
+        hold.Release();
+        await leaving.DefaultTimeout();
+        var removed = await receiver.NextAsync(2);
+        List<ReceivedEvent> arrived = [.. first, .. rejoined, .. removed];
+
+        // In the order they arrived, Amy left last and the group is empty; the store says otherwise.
+        ReceivedEvent occupied = new("channel_occupied", group), vacated = new("channel_vacated", group);
+        ReceivedEvent added = Added(group, "amy", "Amy"), gone = Removed(group, "amy", "Amy");
+        Assert.Equal([occupied, added, occupied, added, gone, vacated], arrived);
+        Assert.Equal(["amy"], (await store.GetGroupAsync(group)).Members.Select(m => m.UserId));
+
+        // Every event carries its transition's seq (a member event and its channel event share it),
+        // increasing in the order the store made the transitions: join, leave, join.
+        Assert.All(arrived, e => Assert.NotNull(e.Seq));
+        Assert.Equal(first[0].Seq, first[1].Seq);
+        Assert.Equal(rejoined[0].Seq, rejoined[1].Seq);
+        Assert.Equal(removed[0].Seq, removed[1].Seq);
+        Assert.True(first[0].Seq < removed[0].Seq && removed[0].Seq < rejoined[0].Seq,
+            $"join {first[0].Seq}, leave {removed[0].Seq}, join again {rejoined[0].Seq}");
+
+        // Ordered by seq, the receiver's view is the store's: Amy is in, the group occupied.
+        Assert.Equal([occupied, added, gone, vacated, occupied, added], WebhookReceiver.Sequenced(arrived));
+        var view = View(arrived, group);
+        Assert.Equal(["amy"], view.Members);
+        Assert.True(view.Occupied);
+    }
+
     [Fact]
     public async Task ABatchRefusedWithA500IsSentAgainUnchangedUntilAcceptedAndNothingIsLost()
     {
@@ -103,6 +178,65 @@ public sealed class WebhookTests
         await amy.InvokeAsync("LeaveGroup", "lost").DefaultTimeout();
         Assert.Equal([Removed("lost", "amy", "Amy"), new ReceivedEvent("channel_vacated", "lost")], await receiver.NextAsync(2));
         Assert.Equal([500, 500, 200], receiver.Requests.Select(r => r.Status));
+    }
+
+    [Fact]
+    public async Task AReceiverThatDoesNotAnswerWithinTheTimeoutIsSentTheSameBatchAgain()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(WebhookReceiver.NoAnswer);
+        await using var server = new SwitchboardFactory(Settings(receiver, new() { ["Switchboard:Webhooks:Timeout"] = "00:00:00.200" }));
+
+        await using var amy = await server.ConnectAsync(HubRoutes.Chat, server.Token("amy", "Amy"));
+        await amy.InvokeAsync("JoinGroup", "slow").DefaultTimeout();
+
+        Assert.Equal([new ReceivedEvent("channel_occupied", "slow"), Added("slow", "amy", "Amy")], await receiver.NextAsync(2));
+        var requests = receiver.Requests.ToArray();
+        Assert.Equal([WebhookReceiver.NoAnswer, 200], requests.Select(r => r.Status));
+        Assert.Equal(requests[0].Body, requests[1].Body);
+        Assert.Equal(requests[0].Delivery, requests[1].Delivery);
+        await TestTimeouts.Eventually(() => server.Logs.Any(l => l.Contains("[1301]", StringComparison.Ordinal)
+            && l.Contains("was not accepted on attempt 1 of 5 (no answer within 00:00:00.2000000)", StringComparison.Ordinal)), "the timed-out attempt was logged");
+        var metrics = PrometheusText.Parse(await server.Http().GetStringAsync("/metrics").DefaultTimeout());
+        Assert.Equal(1, metrics[PrometheusText.Series("switchboard_webhook_requests_total", "outcome", "failed")]);
+        Assert.Equal(2, metrics[PrometheusText.Series("switchboard_webhook_events_total", "outcome", "sent")]);
+    }
+
+    [Fact]
+    public async Task WhenTheQueueIsFullTheOldestTransitionsAreDroppedCountedAndLoggedAndLaterOnesStillArrive()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var server = new SwitchboardFactory(Settings(receiver, new()
+        {
+            ["Switchboard:Webhooks:MaxQueue"] = "2",
+            ["Switchboard:Webhooks:Timeout"] = "00:01:00", // the stalled POST is released by the test, not timed out
+        }));
+        await using var amy = await server.ConnectAsync(HubRoutes.Chat, server.Token("amy", "Amy"));
+
+        // The receiver stalls: the sender holds the first transition's POST, and the queue fills behind it.
+        receiver.Stall();
+        await amy.InvokeAsync("JoinGroup", "q0").DefaultTimeout();
+        await TestTimeouts.Eventually(() => !receiver.Requests.IsEmpty, "the first batch was POSTed");
+        foreach (var group in new[] { "q1", "q2", "q3", "q4", "q5" })
+        {
+            await amy.InvokeAsync("JoinGroup", group).DefaultTimeout(); // queued at once: the join does not wait for the sender
+        }
+
+        // Two transitions fit; q1, q2 and q3 (two events each) were dropped, oldest first.
+        var metrics = PrometheusText.Parse(await server.Http().GetStringAsync("/metrics").DefaultTimeout());
+        Assert.Equal(6, metrics[PrometheusText.Series("switchboard_webhook_events_total", "outcome", "dropped")]);
+
+        receiver.Release();
+        List<ReceivedEvent> Joined(string group) => [new("channel_occupied", group), Added(group, "amy", "Amy")];
+        Assert.Equal([.. Joined("q0"), .. Joined("q4"), .. Joined("q5")], await receiver.NextAsync(6));
+        await TestTimeouts.Eventually(() => server.Logs.Any(l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("[1303]", StringComparison.Ordinal)
+            && l.Contains("6 webhook events were dropped", StringComparison.Ordinal)), "the drop was logged");
+
+        // Later transitions still arrive.
+        await amy.InvokeAsync("LeaveGroup", "q1").DefaultTimeout();
+        await amy.InvokeAsync("LeaveGroup", "q0").DefaultTimeout();
+        Assert.Equal([new ReceivedEvent("member_removed", "q1", "amy", "Amy"), new ReceivedEvent("channel_vacated", "q1"),
+            Removed("q0", "amy", "Amy"), new ReceivedEvent("channel_vacated", "q0")], await receiver.NextAsync(4));
+        Assert.Empty(receiver.Drain());
     }
 
     [Fact]

@@ -23,6 +23,18 @@ public sealed record PresenceChange(string Group, string UserId, string Name)
     /// each occupied and each vacated transition.
     /// </summary>
     public bool ChangesOccupancy { get; init; }
+
+    /// <summary>
+    /// Where this change stands among the group's changes: assigned in the same atomic step as
+    /// the change (the store's lock, or the Redis script), larger than every earlier change of
+    /// the group across the cluster, so changes that are reported (and sent) out of order can be
+    /// put back in the order the store made them. Increasing, not contiguous: changes nobody is
+    /// told of (a process putting its connections back into Redis) take numbers too. It starts
+    /// from the clock in microseconds since the Unix epoch (the store's clock; Redis's own for a
+    /// Redis store) when the store (in memory) or the group's counter (Redis) is created, so it
+    /// keeps increasing across a restart, a counter that expired, or a Redis that lost its data.
+    /// </summary>
+    public long Seq { get; init; }
 }
 
 /// <summary>

@@ -8,6 +8,14 @@ namespace Switchboard.Core.Presence;
 public sealed class InMemoryPresenceStore(TimeProvider time) : IPresenceStore
 {
     private readonly Lock _lock = new();
+
+    /// <summary>
+    /// The last <see cref="PresenceChange.Seq"/> given, for every group (one counter is increasing
+    /// per group and holds no state per group). It starts at the clock in microseconds, so a
+    /// restarted process goes on above the numbers the previous one gave (unless that one made
+    /// more than one change per microsecond on average, or the clock went back).
+    /// </summary>
+    private long _seq = time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
     private readonly Dictionary<string, Connection> _connections = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, Member>> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<string, User> _users = new(StringComparer.Ordinal);
@@ -61,7 +69,10 @@ public sealed class InMemoryPresenceStore(TimeProvider time) : IPresenceStore
                 return ValueTask.FromResult<PresenceChange?>(null);
             }
             members[connection.UserId] = new Member(connection.Name, time.GetUtcNow().UtcDateTime) { Connections = 1 };
-            return ValueTask.FromResult<PresenceChange?>(new PresenceChange(group, connection.UserId, connection.Name) { ChangesOccupancy = members.Count == 1 });
+            return ValueTask.FromResult<PresenceChange?>(new PresenceChange(group, connection.UserId, connection.Name)
+            {
+                ChangesOccupancy = members.Count == 1, Seq = ++_seq,
+            });
         }
     }
 
@@ -116,7 +127,7 @@ public sealed class InMemoryPresenceStore(TimeProvider time) : IPresenceStore
         if (--member.Connections > 0) return null;
         members.Remove(connection.UserId);
         if (members.Count == 0) _groups.Remove(group);
-        return new PresenceChange(group, connection.UserId, connection.Name) { ChangesOccupancy = members.Count == 0 };
+        return new PresenceChange(group, connection.UserId, connection.Name) { ChangesOccupancy = members.Count == 0, Seq = ++_seq };
     }
 
     private sealed class Connection(string userId, string name)

@@ -20,8 +20,12 @@ public static class WebhookEventNames
     public static readonly IReadOnlyList<string> All = [MemberAdded, MemberRemoved, ChannelOccupied, ChannelVacated];
 }
 
-/// <summary>One event of a batch: <c>{ name, group, user_id, user_name }</c> (the user only in member events).</summary>
-public sealed record WebhookEvent(string Name, string Group, string? UserId = null, string? UserName = null);
+/// <summary>
+/// One event of a batch: <c>{ name, group, seq, user_id, user_name }</c> (the user only in member
+/// events). <paramref name="Seq"/> is the transition's <see cref="PresenceChange.Seq"/>: the same
+/// for a member event and the occupied or vacated event of its transition.
+/// </summary>
+public sealed record WebhookEvent(string Name, string Group, long Seq, string? UserId = null, string? UserName = null);
 
 /// <summary>The body of one POST and its signature, made once and sent unchanged on every attempt.</summary>
 public sealed record WebhookBatch(string Id, long TimeMs, int Count, byte[] Body, string Signature);
@@ -37,7 +41,7 @@ public static class WebhookSigner
     public static string Sign(string secret, ReadOnlySpan<byte> body) =>
         "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
 
-    /// <summary><c>{"id":...,"time_ms":...,"events":[...]}</c>, UTF-8.</summary>
+    /// <summary><c>{"id":...,"time_ms":...,"events":[{"name":...,"group":...,"seq":...},...]}</c>, UTF-8.</summary>
     public static byte[] Body(string id, long timeMs, IReadOnlyList<WebhookEvent> events)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
@@ -52,6 +56,7 @@ public static class WebhookSigner
                 json.WriteStartObject();
                 json.WriteString("name", e.Name);
                 json.WriteString("group", e.Group);
+                json.WriteNumber("seq", e.Seq);
                 if (e.UserId is not null) json.WriteString("user_id", e.UserId);
                 if (e.UserName is not null) json.WriteString("user_name", e.UserName);
                 json.WriteEndObject();
@@ -107,10 +112,11 @@ public sealed class WebhookQueue
     public void Presence(PresenceChange change, bool joined)
     {
         if (_channel is null) return;
-        var member = new WebhookEvent(joined ? WebhookEventNames.MemberAdded : WebhookEventNames.MemberRemoved, change.Group, change.UserId, change.Name);
+        var member = new WebhookEvent(joined ? WebhookEventNames.MemberAdded : WebhookEventNames.MemberRemoved, change.Group, change.Seq,
+            change.UserId, change.Name);
         WebhookEvent[] events = !change.ChangesOccupancy ? [member]
-            : joined ? [new WebhookEvent(WebhookEventNames.ChannelOccupied, change.Group), member]
-            : [member, new WebhookEvent(WebhookEventNames.ChannelVacated, change.Group)];
+            : joined ? [new WebhookEvent(WebhookEventNames.ChannelOccupied, change.Group, change.Seq), member]
+            : [member, new WebhookEvent(WebhookEventNames.ChannelVacated, change.Group, change.Seq)];
         if (events.Any(e => !_wanted.Contains(e.Name))) events = [.. events.Where(e => _wanted.Contains(e.Name))];
         // Refused only once the sender has stopped (the queue itself drops its oldest instead).
         if (events.Length > 0 && !_channel.Writer.TryWrite(events)) _metrics.WebhookEvents("dropped", events.Length);

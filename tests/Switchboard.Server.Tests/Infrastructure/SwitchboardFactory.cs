@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -56,6 +57,9 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
     /// <summary>Every log line the server wrote, formatted, with its category and exception.</summary>
     public ConcurrentQueue<string> Logs { get; } = new();
 
+    /// <summary>Changes to the server's services, applied after its own registrations (e.g. a real store wrapped to hold a step).</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
+
     /// <summary>Minimum level captured in <see cref="Logs"/> (and written by the server). Default Information.</summary>
     public LogLevel CaptureLevel { get; init; } = LogLevel.Information;
 
@@ -70,6 +74,10 @@ public sealed class SwitchboardFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+        if (TestServices is { } configure)
+        {
+            builder.ConfigureTestServices(configure);
         }
         builder.ConfigureLogging(logging =>
         {

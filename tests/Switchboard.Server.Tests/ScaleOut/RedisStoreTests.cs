@@ -236,9 +236,13 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
         Assert.Equal(2, await b.ConnectedAsync("b1", "amy", "Amy"));
         await b.ConnectedAsync("b2", "bob", "Bob");
 
-        Assert.Equal(new PresenceChange("room", "amy", "Amy") { ChangesOccupancy = true }, await a.JoinAsync("room", "a1")); // room was empty
-        Assert.Null(await b.JoinAsync("room", "b1")); // amy was already a member
-        Assert.Equal(new PresenceChange("room", "bob", "Bob"), await b.JoinAsync("room", "b2")); // room was occupied
+        var amyJoined = await a.JoinAsync("room", "a1");
+        // room was empty; its counter starts at Redis's clock in microseconds
+        Assert.Equal(new PresenceChange("room", "amy", "Amy") { ChangesOccupancy = true, Seq = amyJoined!.Seq }, amyJoined);
+        Assert.InRange(amyJoined.Seq, DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds() * 1000, long.MaxValue);
+        Assert.Null(await b.JoinAsync("room", "b1")); // amy was already a member (no number taken)
+        // room was occupied; one counter for the group on both processes
+        Assert.Equal(new PresenceChange("room", "bob", "Bob") { Seq = amyJoined.Seq + 1 }, await b.JoinAsync("room", "b2"));
         Assert.Null(await b.JoinAsync("room", "b2")); // twice changes nothing
 
         foreach (var store in new[] { a, b })
@@ -253,7 +257,7 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
         }
 
         Assert.Null(await a.LeaveAsync("room", "a1")); // b1 keeps amy in
-        Assert.Equal([new PresenceChange("room", "amy", "Amy")], await b.DisconnectedAsync("b1")); // bob is still in room
+        Assert.Equal([new PresenceChange("room", "amy", "Amy") { Seq = amyJoined.Seq + 2 }], await b.DisconnectedAsync("b1")); // bob is still in room
         var gone = await a.DisconnectedAsync("a1");
         Assert.Empty(gone);
         var offline = await b.GetUserAsync("amy");
@@ -312,6 +316,57 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
     }
 
     [Fact]
+    public async Task RacingTransitionsOfOneGroupOnTwoProcessesAreNumberedInTheOrderTheStoreMadeThem()
+    {
+        var a = Open();
+        var b = Open();
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<(bool Joined, PresenceChange Change)>();
+        // Each user has connections on both processes: a leave on one races a join on the other,
+        // and which of them the store made last decides whether the user is in.
+        var work = Enumerable.Range(0, 32).Select(async i =>
+        {
+            var store = i % 2 == 0 ? a : b;
+            var id = $"q{i}";
+            await store.ConnectedAsync(id, $"u{i % 4}", $"User {i % 4}");
+            for (var round = 0; round < 8; round++)
+            {
+                if (await store.JoinAsync("hall", id) is { } joined) changes.Enqueue((true, joined));
+                if (await store.LeaveAsync("hall", id) is { } left) changes.Enqueue((false, left));
+            }
+            if (i % 3 == 0 && await store.JoinAsync("hall", id) is { } last) changes.Enqueue((true, last));
+            if (i % 6 == 0)
+            {
+                foreach (var gone in await store.DisconnectedAsync(id)) changes.Enqueue((false, gone));
+            }
+        });
+        await Task.WhenAll(work).DefaultTimeout();
+
+        var final = await a.GetGroupAsync("hall");
+        Switchboard.Core.Tests.PresenceStoreOrder.AssertNumberedInStoreOrder([.. changes], final);
+        Assert.NotEmpty(final.Members); // q3, q9, ... joined last and stayed
+
+        // The counter outlives the group: everyone leaves (the group's keys go), and the next
+        // join goes on above every number given so far.
+        var highest = changes.Max(c => c.Change.Seq);
+        var admin = await redis.Server.AdminAsync();
+        foreach (var i in Enumerable.Range(0, 32).Where(i => i % 6 != 0))
+        {
+            await (i % 2 == 0 ? a : b).DisconnectedAsync($"q{i}");
+        }
+        Assert.False(await admin.KeyExistsAsync(_prefix + ":p:g:hall"));
+        var ttl = await admin.KeyTimeToLiveAsync(_prefix + ":p:gs:hall");
+        Assert.InRange(ttl!.Value, RedisPresenceStore.SeqLifetime - TimeSpan.FromMinutes(1), RedisPresenceStore.SeqLifetime);
+        await a.ConnectedAsync("again", "u0", "User 0");
+        var back = await a.JoinAsync("hall", "again");
+        Assert.True(back!.Seq > highest + 1, $"{back.Seq} after {highest}"); // the leaves just now took numbers too
+
+        // A counter that expired (or was lost with Redis's data) starts again from Redis's clock: still above.
+        Assert.True(await admin.KeyDeleteAsync(_prefix + ":p:gs:hall"));
+        var afterExpiry = await a.LeaveAsync("hall", "again");
+        Assert.True(afterExpiry!.Seq > back.Seq, $"{afterExpiry.Seq} after {back.Seq}");
+    }
+
+    [Fact]
     public async Task ADeadProcesssConnectionsLeavePresenceOnceItsHeartbeatExpires()
     {
         var fast = new RedisOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(200), ProcessTimeout = TimeSpan.FromMilliseconds(600) };
@@ -330,10 +385,10 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
             return Task.CompletedTask;
         };
         await doomed.ConnectedAsync("d1", "dan", "Dan");
-        await doomed.JoinAsync("room", "d1");
-        await doomed.JoinAsync("solo", "d1");
+        var danInRoom = (await doomed.JoinAsync("room", "d1"))!.Seq;
+        var danInSolo = (await doomed.JoinAsync("solo", "d1"))!.Seq;
         await survivor.ConnectedAsync("s1", "sue", "Sue");
-        await survivor.JoinAsync("room", "s1");
+        var sueInRoom = (await survivor.JoinAsync("room", "s1"))!.Seq;
         Assert.Equal(2, (await survivor.GetGroupAsync("room")).Users);
 
         // Stop the heartbeat without a clean goodbye: what a kill -9 leaves behind.
@@ -341,11 +396,13 @@ public sealed class RedisPresenceStoreTests(RedisFixture redis) : IClassFixture<
         await TestTimeouts.Eventually(() => survivor.GetGroupAsync("room").AsTask().Result.Users == 1, "the dead process's user left the group");
         Assert.False((await survivor.GetUserAsync("dan")).Online);
         Assert.True((await survivor.GetUserAsync("sue")).Online);
-        // The sweeper is told who left, and which group is empty now (solo) or not (room: sue).
+        // The sweeper is told who left, and which group is empty now (solo) or not (room: sue),
+        // each with the next number of its group.
         await TestTimeouts.Eventually(() => swept.Count == 2, "the sweep reported dan's two groups");
         Assert.Equal(
-            [new PresenceChange("room", "dan", "Dan"), new PresenceChange("solo", "dan", "Dan") { ChangesOccupancy = true }],
+            [new PresenceChange("room", "dan", "Dan") { Seq = sueInRoom + 1 }, new PresenceChange("solo", "dan", "Dan") { ChangesOccupancy = true, Seq = danInSolo + 1 }],
             swept.OrderBy(c => c.Group, StringComparer.Ordinal));
+        Assert.Equal(danInRoom + 1, sueInRoom);
     }
 
     [Fact]
