@@ -267,6 +267,10 @@ public sealed class WebhookTests
 
         // Kestrel closes the connections first; the sender stops after, sending what they queued.
         await server.DisposeAsync().AsTask().DefaultTimeout();
-        Assert.Equal([Removed("stopping", "amy", "Amy"), new ReceivedEvent("channel_vacated", "stopping")], receiver.Drain());
+        // At least once: a batch may come twice, with the same delivery id; each counts once.
+        var accepted = receiver.Requests.Where(r => r.Status is >= 200 and < 300).DistinctBy(r => r.Delivery)
+            .SelectMany(r => WebhookReceiver.Events(r.Body)).ToList();
+        Assert.Equal([new ReceivedEvent("channel_occupied", "stopping"), Added("stopping", "amy", "Amy"),
+            Removed("stopping", "amy", "Amy"), new ReceivedEvent("channel_vacated", "stopping")], accepted);
     }
 }

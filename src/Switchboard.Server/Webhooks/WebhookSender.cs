@@ -101,7 +101,9 @@ internal sealed class WebhookSender(WebhookQueue queue, IOptions<SwitchboardOpti
     {
         for (var attempt = 1; ; attempt++)
         {
-            var failure = await SendOnceAsync(http, url, o, batch, stopping);
+            // Not cancelled by a stop: an attempt is bounded by Timeout anyway, and one cancelled
+            // while its answer was on the way would be sent again at shutdown (a duplicate).
+            var failure = await SendOnceAsync(http, url, o, batch, CancellationToken.None);
             if (failure is null)
             {
                 metrics.WebhookEvents("sent", batch.Count);
