@@ -60,9 +60,11 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// <summary>A chat connection opened (presence already knows it: <see cref="ConnectionTrackingFilter"/>): put it in the user's groups.</summary>
     internal async Task ConnectedAsync(string connectionId, string? userId)
     {
+        // Every chat connection has its record from here until Disconnected: a join or leave
+        // that finds none (the connection closed meanwhile) does nothing, and leaves nothing behind.
+        _connections[connectionId] = new ConnectionGroups(userId);
         if (userId is null) return;
         _chatConnections.AddConnection(userId, connectionId);
-        _connections[connectionId] = new ConnectionGroups(userId);
         var groups = await userGroups.GetGroupsAsync(userId);
         foreach (var group in groups)
         {
@@ -82,8 +84,9 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
 
     internal void Disconnected(string connectionId, string? userId)
     {
-        quota.Forget(connectionId);
+        // The record first: a join that adds to the quota after this sees it gone and forgets it.
         _connections.TryRemove(connectionId, out _);
+        quota.Forget(connectionId);
         if (userId is null) return;
         _chatConnections.RemoveConnection(userId, connectionId);
     }
@@ -106,15 +109,18 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// </summary>
     public async Task JoinAsync(string connectionId, string group, Mode mode, bool presenceEvents, bool byServer = false)
     {
-        var connection = Of(connectionId);
+        if (Of(connectionId) is not { } connection) return; // closed
         await connection.Gate.WaitAsync();
         try
         {
+            if (!IsOpen(connectionId, connection)) return; // closed while waiting for the gate
             await JoinGatedAsync(connection, connectionId, group, mode, presenceEvents, byServer);
         }
         finally
         {
             connection.Gate.Release();
+            // Closed while this ran: what it added to the quota would outlive the connection.
+            if (!IsOpen(connectionId, connection)) quota.Forget(connectionId);
         }
     }
 
@@ -148,15 +154,18 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
     /// <summary>Leaving a group leaves it in every mode.</summary>
     public async Task LeaveAsync(string connectionId, string group)
     {
-        var connection = Of(connectionId);
+        if (Of(connectionId) is not { } connection) return; // closed
         await connection.Gate.WaitAsync();
         try
         {
+            if (!IsOpen(connectionId, connection)) return; // closed while waiting for the gate
             await LeaveGatedAsync(connection, connectionId, group);
         }
         finally
         {
             connection.Gate.Release();
+            // Closed while this ran: what it added to the quota would outlive the connection.
+            if (!IsOpen(connectionId, connection)) quota.Forget(connectionId);
         }
     }
 
@@ -262,8 +271,11 @@ public sealed class ChatMembership(IHubContext<ChatHub> hub, IPresenceStore pres
         }
     }
 
-    /// <summary>The connection's record, made by <see cref="ConnectedAsync"/> (or here, for a caller that did not go through it).</summary>
-    private ConnectionGroups Of(string connectionId) => _connections.GetOrAdd(connectionId, static _ => new ConnectionGroups(null));
+    /// <summary>The connection's record, made by <see cref="ConnectedAsync"/>; null once it closed (or before it opened).</summary>
+    private ConnectionGroups? Of(string connectionId) => _connections.TryGetValue(connectionId, out var connection) ? connection : null;
+
+    private bool IsOpen(string connectionId, ConnectionGroups connection) =>
+        _connections.TryGetValue(connectionId, out var current) && ReferenceEquals(current, connection);
 
     private static bool IsSubscribed(ConnectionGroups connection, string group)
     {
