@@ -19,6 +19,12 @@ internal sealed class WebhookSender(WebhookQueue queue, IOptions<SwitchboardOpti
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// The most a stop waits for a POST in flight, and then for the last attempts: twice this
+    /// stays inside the host's 30 s shutdown timeout whatever <see cref="WebhookOptions.Timeout"/> is.
+    /// </summary>
+    internal static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(10);
+
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
         if (!queue.Enabled) return;
@@ -30,6 +36,9 @@ internal sealed class WebhookSender(WebhookQueue queue, IOptions<SwitchboardOpti
             AllowAutoRedirect = false, UseCookies = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         }) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
 
+        // A POST in flight when the stop comes may finish, for at most ShutdownGrace more.
+        using var inFlight = new CancellationTokenSource();
+        using var graceOnStop = stopping.Register(() => inFlight.CancelAfter(ShutdownGrace));
         WebhookBatch? inHand = null;
         try
         {
@@ -37,7 +46,7 @@ internal sealed class WebhookSender(WebhookQueue queue, IOptions<SwitchboardOpti
             {
                 inHand = Take(o);
                 if (inHand is null) continue;
-                await DeliverAsync(http, url, o, inHand, stopping);
+                await DeliverAsync(http, url, o, inHand, stopping, inFlight.Token);
                 inHand = null;
             }
         }
@@ -45,8 +54,9 @@ internal sealed class WebhookSender(WebhookQueue queue, IOptions<SwitchboardOpti
         {
         }
 
-        // Stopping: one attempt for the batch in hand and for what is queued, bounded by one Timeout in all.
-        using var last = new CancellationTokenSource(o.Timeout);
+        // Stopping: one attempt for the batch in hand and for what is queued, bounded by one Timeout
+        // (at most ShutdownGrace) in all.
+        using var last = new CancellationTokenSource(o.Timeout < ShutdownGrace ? o.Timeout : ShutdownGrace);
         var unsent = 0;
         try
         {
@@ -97,13 +107,15 @@ internal sealed class WebhookSender(WebhookQueue queue, IOptions<SwitchboardOpti
         return new WebhookBatch(id, timeMs, events.Count, body, WebhookSigner.Sign(o.Secret!, body));
     }
 
-    private async Task DeliverAsync(HttpClient http, Uri url, WebhookOptions o, WebhookBatch batch, CancellationToken stopping)
+    private async Task DeliverAsync(HttpClient http, Uri url, WebhookOptions o, WebhookBatch batch, CancellationToken stopping,
+        CancellationToken inFlight)
     {
         for (var attempt = 1; ; attempt++)
         {
-            // Not cancelled by a stop: an attempt is bounded by Timeout anyway, and one cancelled
-            // while its answer was on the way would be sent again at shutdown (a duplicate).
-            var failure = await SendOnceAsync(http, url, o, batch, CancellationToken.None);
+            // Not cancelled by the stop itself: an attempt cancelled while its answer was on the way
+            // would be sent again at shutdown (a duplicate). It is bounded by Timeout, and after a
+            // stop by ShutdownGrace.
+            var failure = await SendOnceAsync(http, url, o, batch, inFlight);
             if (failure is null)
             {
                 metrics.WebhookEvents("sent", batch.Count);
