@@ -533,12 +533,12 @@ describe("a server allowing each connection bursts of 10 invocations refilled at
 
   test("a group with more than maxWaiting messages behind a gap that cannot be fetched is given up, and the others go on", async () => {
     // maxWaiting 5: 4 reveals the gap 2..3 and its fetch is refused (rate_limited); 5..11 arrive
-    // live meanwhile, so more than 5 wait (the refused fetch is not tried again within the test:
-    // one retry delay of 10 minutes). The client gives the group up at the sixth.
+    // live meanwhile, so more than 5 wait before the server allows the client's next invocation
+    // (about a second after the bucket was emptied). The client gives the group up at the sixth.
     const g = group();
     const other = group();
     const [reader, writer, writer2] = await Promise.all([slow.token("capped"), slow.token("writer"), slow.token("writer2")]);
-    const c = new SwitchboardClient({ url: slow.baseUrl + "/hubs/chat", accessTokenFactory: () => reader, reconnectDelays: [0, 100], maxWaiting: 5, gapFillRetryDelays: [600000], logLevel: signalR.LogLevel.None });
+    const c = new SwitchboardClient({ url: slow.baseUrl + "/hubs/chat", accessTokenFactory: () => reader, reconnectDelays: [0, 100], maxWaiting: 5, logLevel: signalR.LogLevel.None });
     const events = [];
     const otherEvents = [];
     c.on("message", (e) => (e.group === g ? events : otherEvents).push(Number(e.offset)));
