@@ -23,7 +23,7 @@ public sealed class SlowInvocationsServer() : SwitchboardFactoryWith(new()
 /// A live gap whose fetch from history fails while the client stays connected: what waits behind
 /// it is delivered once the fetch succeeds, in order, without the group having to say more.
 /// </summary>
-public sealed class FailedGapFillTests(SlowInvocationsServer server) : IClassFixture<SlowInvocationsServer>
+public sealed class FailedGapFillTests(SlowInvocationsServer server) : IClassFixture<SlowInvocationsServer>, IDisposable
 {
     private static string NewGroup() => "fg-" + Guid.NewGuid().ToString("N")[..12];
 
@@ -142,7 +142,8 @@ public sealed class FailedGapFillTests(SlowInvocationsServer server) : IClassFix
 
     /// <summary>
     /// Empties the client connection's invocation bucket, publishes 4 (delivered live, beyond the
-    /// next offset 2), and waits until the server has refused the client's GetHistory for the gap.
+    /// next offset 2), and waits until the server has refused the client's GetHistory for the gap
+    /// (counted from this server's own meter, <see cref="ScopedRefusals"/>).
     /// </summary>
     private async Task RevealGapWhileRefusedAsync(SwitchboardClient client, HubConnection publisher, string group)
     {
@@ -187,10 +188,10 @@ public sealed class FailedGapFillTests(SlowInvocationsServer server) : IClassFix
     }
 
     /// <summary>How many invocations the server has refused with <c>rate_limited</c>, from <c>/metrics</c>.</summary>
-    private async Task<double> RateLimitedRefusalsAsync()
-    {
-        using var http = server.Http();
-        var metrics = PrometheusText.Parse(await http.GetStringAsync("/metrics").DefaultTimeout());
-        return metrics.GetValueOrDefault(PrometheusText.Series("switchboard_refusals_total", "code", ErrorCodes.RateLimited));
-    }
+    /// <summary>This server's <c>rate_limited</c> refusals since the test began (<see cref="ScopedRefusals"/>).</summary>
+    private Task<double> RateLimitedRefusalsAsync() => Task.FromResult((double)_refusals.RateLimited);
+
+    private readonly ScopedRefusals _refusals = new(server.Get<System.Diagnostics.Metrics.IMeterFactory>());
+
+    public void Dispose() => _refusals.Dispose();
 }

@@ -24,7 +24,7 @@ public sealed class SmallBurstServer() : SwitchboardFactoryWith(new()
 /// A reconnect's resubscribe whose calls the server refuses with <c>rate_limited</c>: the client
 /// tries them again after growing delays instead of giving the groups up.
 /// </summary>
-public sealed class ResubscribeRetryTests(SmallBurstServer server) : IClassFixture<SmallBurstServer>
+public sealed class ResubscribeRetryTests(SmallBurstServer server) : IClassFixture<SmallBurstServer>, IDisposable
 {
     [Fact]
     public Task GroupsWhoseResubscribeWasRateLimitedAreRecoveredInOrderExactlyOnceWithoutLoss() =>
@@ -165,10 +165,10 @@ public sealed class ResubscribeRetryTests(SmallBurstServer server) : IClassFixtu
         }
     }
 
-    private async Task<double> RateLimitedRefusalsAsync()
-    {
-        using var http = server.Http();
-        var metrics = PrometheusText.Parse(await http.GetStringAsync("/metrics").DefaultTimeout());
-        return metrics.GetValueOrDefault(PrometheusText.Series("switchboard_refusals_total", "code", ErrorCodes.RateLimited));
-    }
+    /// <summary>This server's <c>rate_limited</c> refusals since the test began (<see cref="ScopedRefusals"/>).</summary>
+    private Task<double> RateLimitedRefusalsAsync() => Task.FromResult((double)_refusals.RateLimited);
+
+    private readonly ScopedRefusals _refusals = new(server.Get<System.Diagnostics.Metrics.IMeterFactory>());
+
+    public void Dispose() => _refusals.Dispose();
 }
