@@ -148,10 +148,10 @@ public sealed class FailedGapFillTests(SlowInvocationsServer server) : IClassFix
     private async Task RevealGapWhileRefusedAsync(SwitchboardClient client, HubConnection publisher, string group)
     {
         await EmptyBucketAsync(client.Connection, group);
-        var before = await RateLimitedRefusalsAsync();
+        var before = _refusals.RateLimited;
         await GapScenario.PublishAsync(publisher, group, 4, 4);
         var deadline = DateTime.UtcNow + TestTimeouts.Network;
-        while (await RateLimitedRefusalsAsync() <= before)
+        while (_refusals.RateLimited <= before)
         {
             Assert.True(DateTime.UtcNow < deadline, "the server never refused the client's GetHistory for the gap");
             await Task.Delay(20);
@@ -188,9 +188,7 @@ public sealed class FailedGapFillTests(SlowInvocationsServer server) : IClassFix
     }
 
     /// <summary>How many invocations the server has refused with <c>rate_limited</c>, from <c>/metrics</c>.</summary>
-    /// <summary>This server's <c>rate_limited</c> refusals since the test began (<see cref="ScopedRefusals"/>).</summary>
-    private Task<double> RateLimitedRefusalsAsync() => Task.FromResult((double)_refusals.RateLimited);
-
+    /// <summary>This server's <c>rate_limited</c> refusals since the test began.</summary>
     private readonly ScopedRefusals _refusals = new(server.Get<System.Diagnostics.Metrics.IMeterFactory>());
 
     public void Dispose() => _refusals.Dispose();

@@ -95,7 +95,7 @@ public sealed class ResubscribeRetryTests(SmallBurstServer server) : IClassFixtu
                 live = Task.WhenAll(groups.Select((g, i) => PublishAsync(publishers[i], g, last, last)));
                 return Task.CompletedTask;
             };
-            var refusalsBefore = await RateLimitedRefusalsAsync();
+            var refusalsBefore = _refusals.RateLimited;
             proxy.Refusing = true;
             proxy.CutAll();
             await firstReconnecting.Task.DefaultTimeout();
@@ -114,7 +114,7 @@ public sealed class ResubscribeRetryTests(SmallBurstServer server) : IClassFixtu
             Assert.True(lost.Count == 0, "groups were lost: " + Describe(lost));
             // Resubscribed comes once everything missed (which took pages after each answer) was delivered.
             Assert.All(groups, g => Assert.Equal(expectedMissed, atResubscribed[g].Take(missed)));
-            Assert.True(await RateLimitedRefusalsAsync() > refusalsBefore, "the server refused none of the resubscribe's calls: the test proves nothing");
+            Assert.True(_refusals.RateLimited > refusalsBefore, "the server refused none of the resubscribe's calls: the test proves nothing");
 
             await allDone.Task.DefaultTimeout();
             await live!.DefaultTimeout();
@@ -165,9 +165,7 @@ public sealed class ResubscribeRetryTests(SmallBurstServer server) : IClassFixtu
         }
     }
 
-    /// <summary>This server's <c>rate_limited</c> refusals since the test began (<see cref="ScopedRefusals"/>).</summary>
-    private Task<double> RateLimitedRefusalsAsync() => Task.FromResult((double)_refusals.RateLimited);
-
+    /// <summary>This server's <c>rate_limited</c> refusals since the test began.</summary>
     private readonly ScopedRefusals _refusals = new(server.Get<System.Diagnostics.Metrics.IMeterFactory>());
 
     public void Dispose() => _refusals.Dispose();

@@ -70,7 +70,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
             {
                 if (status == NoAnswer)
                 {
-                    await Task.Delay(Timeout.Infinite, gone.Token);
+                    // No answer: wait for the sender to give the request up (or the receiver to stop).
+                    await new TaskCompletionSource().Task.WaitAsync(gone.Token);
                 }
                 await _open.Task.WaitAsync(gone.Token);
             }
