@@ -21,7 +21,9 @@ namespace Switchboard.Client;
 /// until it succeeds, the group is unsubscribed, the client is disposed, or a reconnect's
 /// resubscribe takes over; then they are delivered, in order. A refusal that cannot change
 /// (<c>permission_denied</c>, <c>position_invalid</c>, <c>group_name_invalid</c>,
-/// <c>group_name_reserved</c>) raises <see cref="SubscriptionLost"/> instead.</item>
+/// <c>group_name_reserved</c>) raises <see cref="SubscriptionLost"/> instead. So does more than
+/// <see cref="SwitchboardClientOptions.MaxWaiting"/> messages of the group waiting (here or during a
+/// reconnect's resubscribe): the client gives the group up rather than hold them without bound.</item>
 /// <item>When the gap cannot be filled (the history's epoch changed, or the missed messages
 /// were trimmed), <see cref="RecoveryFailed"/> says so; the client continues from the group's
 /// current position and the application should reload what it shows. When retention trimmed
@@ -73,6 +75,10 @@ public sealed class SwitchboardClient : IAsyncDisposable
         if (options.GapFillRetryDelays.Count == 0 || options.GapFillRetryDelays.Any(d => d < TimeSpan.Zero))
         {
             throw new ArgumentException("GapFillRetryDelays needs at least one delay, none negative.", nameof(options));
+        }
+        if (options.MaxWaiting < 1)
+        {
+            throw new ArgumentException("MaxWaiting must be at least 1.", nameof(options));
         }
         _options = options;
         var builder = new HubConnectionBuilder()
@@ -151,6 +157,10 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>. The client no longer follows the
     /// group, and what was waiting for it is not delivered; the loss carries the last position
     /// delivered. Call <see cref="SubscribeAsync"/> to follow it again.
+    /// Also raised, with an <see cref="InvalidOperationException"/> saying so, when more than
+    /// <see cref="SwitchboardClientOptions.MaxWaiting"/> messages of the group waited (behind a gap
+    /// whose fetch is being retried, or for a reconnect's resubscribe to settle the group): the
+    /// client gives the group up the same way, and its pending retry is not made.
     /// </summary>
     public event Action<SubscriptionLoss>? SubscriptionLost;
 
@@ -288,6 +298,17 @@ public sealed class SwitchboardClient : IAsyncDisposable
             return; // unsubscribed meanwhile
         }
         state.Waiting.Add(envelope);
+        if (state.Waiting.Count > _options.MaxWaiting)
+        {
+            // Held too long (a gap that cannot be fetched, a resubscribe that cannot settle the
+            // group) on a busy group: give it up rather than grow without bound.
+            state.Stalled = false;
+            state.Retry++; // the pending retry, if any, does nothing
+            LoseGroup(envelope.Group, state, new InvalidOperationException(
+                $"More than {_options.MaxWaiting} messages of group '{envelope.Group}' waited behind a gap that could not be fetched " +
+                "(or a resubscribe that could not complete); the group was given up. Subscribe again to follow it."));
+            return;
+        }
         if (state.Epoch is null || state.Resubscribing || state.Stalled)
         {
             // The subscribe answer decides where we stand, or a gap before it is still being
@@ -762,7 +783,8 @@ public sealed record RecoveryFailure(string Group, long LastOffset, string? Last
 
 /// <summary>
 /// <see cref="Group"/> could not be followed again after a reconnect, or the server refused a
-/// gap's fetch, for good: the last position delivered (<see cref="LastEpoch"/> is null when
-/// nothing was) and the server's refusal.
+/// gap's fetch, for good, or more than <see cref="SwitchboardClientOptions.MaxWaiting"/> of its
+/// messages waited: the last position delivered (<see cref="LastEpoch"/> is null when nothing was)
+/// and the server's refusal (or an <see cref="InvalidOperationException"/> saying too many waited).
 /// </summary>
 public sealed record SubscriptionLoss(string Group, long LastOffset, string? LastEpoch, Exception Error);

@@ -54,4 +54,16 @@ public sealed class SwitchboardClientOptions
         TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(500),
         TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5),
     ];
+
+    /// <summary>
+    /// Most messages of one group held undelivered while they wait: behind a live gap whose fetch
+    /// is being retried (see <see cref="GapFillRetryDelays"/>), or until a reconnect's resubscribe
+    /// has settled the group. When one more arrives, the client gives the group up:
+    /// <see cref="SwitchboardClient.SubscriptionLost"/> is raised with the last position delivered
+    /// and an <see cref="InvalidOperationException"/> saying why, what waited is dropped, the
+    /// group's pending retry is not made, and the client stops following it (other groups go on).
+    /// Subscribe again to follow it. This bounds the client's memory during a long
+    /// <c>rate_limited</c> or <c>unavailable</c> spell on a busy group. Default 10,000; at least 1.
+    /// </summary>
+    public int MaxWaiting { get; init; } = 10_000;
 }

@@ -103,6 +103,82 @@ public sealed class FailedGapFillTests(SlowInvocationsServer server) : IClassFix
         Assert.Equal(["1"], events);
     }
 
+    [Fact]
+    public async Task AGroupWithMoreThanMaxWaitingMessagesBehindAGapThatCannotBeFetchedIsGivenUpAndTheOthersGoOn()
+    {
+        // MaxWaiting 5: 4 reveals the gap 2..3 and its fetch is refused (rate_limited); 5..11 arrive
+        // live meanwhile, so more than 5 wait (the refused fetch is not tried again within the
+        // test). The client gives the group up at the sixth.
+        var group = NewGroup();
+        var other = NewGroup();
+        await using var client = new SwitchboardClient(new SwitchboardClientOptions
+        {
+            Url = new Uri(server.BaseUrl + HubRoutes.Chat),
+            AccessTokenProvider = () => Task.FromResult<string?>(server.Token("capped")),
+            ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromMilliseconds(100)],
+            MaxWaiting = 5,
+            // The refused fetch is not tried again within the test: the burst below waits behind the
+            // gap however slowly the machine publishes it.
+            GapFillRetryDelays = [TimeSpan.FromMinutes(10)],
+        });
+        var events = new List<string>();
+        var otherEvents = new List<long>();
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var otherFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lost = new TaskCompletionSource<SubscriptionLoss>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var losses = new List<SubscriptionLoss>();
+        client.MessageReceived += e =>
+        {
+            if (e.Group == other)
+            {
+                lock (otherEvents) otherEvents.Add(e.Offset);
+                otherFirst.TrySetResult();
+                return;
+            }
+            lock (events) events.Add(e.Offset.ToString());
+            first.TrySetResult();
+            // Without the bound nothing is given up (the retry is 10 minutes away): the wait for
+            // SubscriptionLost below times out. Nothing after 1 may be delivered either way.
+            if (e.Offset > 1) lost.TrySetException(new InvalidOperationException($"delivered {e.Offset} instead of giving the group up"));
+        };
+        client.SubscriptionLost += loss => { lock (losses) losses.Add(loss); lost.TrySetResult(loss); };
+        await client.StartAsync().DefaultTimeout();
+        var subscribed = await client.SubscribeAsync(group).DefaultTimeout();
+        await client.SubscribeAsync(other).DefaultTimeout();
+        await using var publisher = await server.ConnectAsync(HubRoutes.Chat, server.Token("writer"));
+        await using var publisher2 = await server.ConnectAsync(HubRoutes.Chat, server.Token("writer2")); // a bucket of its own for the burst below
+        await GapScenario.PublishAsync(publisher, group, 1, 1);
+        await first.Task.DefaultTimeout();
+        await GapScenario.MissLiveMessagesAsync(client, group, () => GapScenario.PublishAsync(publisher, group, 2, 3));
+
+        await RevealGapWhileRefusedAsync(client, publisher, group);
+        await GapScenario.PublishAsync(publisher2, group, 5, 11);
+
+        await DeliveredAsync(lost.Task, events, "SubscriptionLost");
+        var loss = await lost.Task;
+        Assert.Equal((group, 1L, subscribed.Epoch), (loss.Group, loss.LastOffset, loss.LastEpoch));
+        Assert.Matches(
+            @"^More than 5 messages of group '[^']+' waited behind a gap that could not be fetched .*the group was given up\. Subscribe again to follow it\.$",
+            Assert.IsType<InvalidOperationException>(loss.Error).Message);
+        Assert.Null(client.PositionOf(group));
+
+        // Not followed any more: nothing more of it is delivered; the other group goes on.
+        await GapScenario.PublishAsync(publisher2, group, 12, 12);
+        await GapScenario.PublishAsync(publisher2, other, 1, 1);
+        await otherFirst.Task.DefaultTimeout();
+        lock (otherEvents) Assert.Equal([1L], otherEvents);
+        lock (events) Assert.Equal(["1"], events);
+        lock (losses) Assert.Single(losses);
+    }
+
+    [Fact]
+    public void MaxWaitingMustBeAtLeastOne() =>
+        Assert.Throws<ArgumentException>(() => new SwitchboardClient(new SwitchboardClientOptions
+        {
+            Url = new Uri("http://127.0.0.1:1" + HubRoutes.Chat),
+            MaxWaiting = 0,
+        }));
+
     /// <summary>Waits (bounded) for <paramref name="done"/>, failing with what was delivered meanwhile.</summary>
     private static async Task DeliveredAsync(Task done, List<string> events, string what)
     {
@@ -187,7 +263,6 @@ public sealed class FailedGapFillTests(SlowInvocationsServer server) : IClassFix
         }
     }
 
-    /// <summary>How many invocations the server has refused with <c>rate_limited</c>, from <c>/metrics</c>.</summary>
     /// <summary>This server's <c>rate_limited</c> refusals since the test began.</summary>
     private readonly ScopedRefusals _refusals = new(server.Get<System.Diagnostics.Metrics.IMeterFactory>());
 

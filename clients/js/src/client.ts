@@ -37,6 +37,16 @@ export interface SwitchboardClientOptions {
    * 500, 1000, 2000, 5000. At least one, none negative.
    */
   gapFillRetryDelays?: number[];
+  /**
+   * Most envelopes of one group held undelivered while they wait: behind a live gap whose fetch is
+   * being retried (see `gapFillRetryDelays`), or until a reconnect's resubscribe has settled the
+   * group. When one more arrives, the client gives the group up: `subscriptionLost` is emitted with
+   * the last position delivered and an error saying why, what waited is dropped, the group's
+   * pending retry is cancelled, and the client stops following it (other groups go on); `subscribe`
+   * follows it again. This bounds the client's memory during a long `rate_limited` or
+   * `unavailable` spell on a busy group. Default 10000; at least 1.
+   */
+  maxWaiting?: number;
   logLevel?: signalR.LogLevel;
 }
 
@@ -72,7 +82,10 @@ export interface SwitchboardClientEvents {
    * `group_name_invalid`, `group_name_reserved`), or, while connected, a live gap's page (the same
    * but `too_many_groups`). Other failures (for example `rate_limited`, `unavailable`, a server
    * error) are retried, see `gapFillRetryDelays`. The client no longer follows the group, and what
-   * waited for it is not delivered; `subscribe` follows it again.
+   * waited for it is not delivered; `subscribe` follows it again. Also emitted, with an error
+   * saying so, when more than `maxWaiting` envelopes of the group waited (behind a gap whose fetch
+   * is being retried, or for a reconnect's resubscribe to settle the group): the client gives the
+   * group up the same way, and its pending retry is cancelled.
    */
   subscriptionLost: (loss: SubscriptionLoss) => void;
   /** Closed for good. */
@@ -129,7 +142,8 @@ function errorCode(error: unknown): string | undefined {
  * `unavailable`, a server error) pauses that walk for the next of `gapFillRetryDelays`, then it
  * goes on with that group from what it delivered, while its live envelopes (and the groups after
  * it) wait; `resubscribed` is emitted once every group is settled. A refusal that cannot change
- * raises `subscriptionLost` instead. Everything it does with received messages runs on one ordered
+ * raises `subscriptionLost` instead, and so does more than `maxWaiting` envelopes of a group waiting
+ * (the group is given up rather than held without bound). Everything it does with received messages runs on one ordered
  * queue, never inside the SignalR receive loop (awaiting an invoke there would deadlock).
  */
 export class SwitchboardClient {
@@ -142,6 +156,7 @@ export class SwitchboardClient {
   private queue: Promise<void> = Promise.resolve();
   private readonly pageSize: number;
   private readonly gapFillRetryDelays: number[];
+  private readonly maxWaiting: number;
   /** Which reconnect's resubscribe is the current one; a newer reconnect (or a stop) supersedes it. */
   private round = 0;
   /** The current resubscribe's groups not settled yet, in the order they are walked; the first is the one being tried. */
@@ -156,6 +171,10 @@ export class SwitchboardClient {
     this.gapFillRetryDelays = options.gapFillRetryDelays ?? [100, 250, 500, 1000, 2000, 5000];
     if (this.gapFillRetryDelays.length === 0 || this.gapFillRetryDelays.some((d) => !(d >= 0))) {
       throw new Error("gapFillRetryDelays needs at least one delay, none negative.");
+    }
+    this.maxWaiting = options.maxWaiting ?? 10_000;
+    if (!(this.maxWaiting >= 1)) {
+      throw new Error("maxWaiting must be at least 1.");
     }
     const skip = options.skipNegotiation ?? true;
     const delays = options.reconnectDelays ?? [0, 1000, 2000, 5000, 10000];
@@ -278,6 +297,14 @@ export class SwitchboardClient {
     const state = this.groups.get(envelope.group);
     if (!state) return; // unsubscribed meanwhile
     state.waiting.push(envelope);
+    if (state.waiting.length > this.maxWaiting) {
+      // Held too long (a gap that cannot be fetched, a resubscribe that cannot settle the group) on
+      // a busy group: give it up rather than grow without bound. Forgetting it cancels its retry.
+      this.loseGroup(envelope.group, state, new Error(
+        `More than ${this.maxWaiting} messages of group '${envelope.group}' waited behind a gap that could not be fetched ` +
+        "(or a resubscribe that could not complete); the group was given up. Subscribe again to follow it."));
+      return;
+    }
     // The subscribe answer decides where we stand, a reconnect's resubscribe has not settled the
     // group yet, or a gap before it is still being fetched: whoever ends the wait delivers it, in order.
     if (state.epoch === null || state.resubscribing || state.stalled) return;

@@ -75,7 +75,8 @@ export interface RecoveryFailure {
 
 /**
  * `group` could not be followed again after a reconnect, or the server refused a gap's fetch for
- * good: the last position delivered (`lastEpoch` null when nothing was) and the server's refusal.
+ * good, or more than `maxWaiting` of its envelopes waited: the last position delivered (`lastEpoch`
+ * null when nothing was) and the server's refusal (or an error saying too many waited).
  */
 export interface SubscriptionLoss {
   group: string;

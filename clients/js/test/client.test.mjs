@@ -530,6 +530,63 @@ describe("a server allowing each connection bursts of 10 invocations refilled at
       await Promise.all([c.stop(), publisher.stop()]);
     }
   });
+
+  test("a group with more than maxWaiting messages behind a gap that cannot be fetched is given up, and the others go on", async () => {
+    // maxWaiting 5: 4 reveals the gap 2..3 and its fetch is refused (rate_limited); 5..11 arrive
+    // live meanwhile, so more than 5 wait (the refused fetch is not tried again within the test:
+    // one retry delay of 10 minutes). The client gives the group up at the sixth.
+    const g = group();
+    const other = group();
+    const [reader, writer, writer2] = await Promise.all([slow.token("capped"), slow.token("writer"), slow.token("writer2")]);
+    const c = new SwitchboardClient({ url: slow.baseUrl + "/hubs/chat", accessTokenFactory: () => reader, reconnectDelays: [0, 100], maxWaiting: 5, gapFillRetryDelays: [600000], logLevel: signalR.LogLevel.None });
+    const events = [];
+    const otherEvents = [];
+    c.on("message", (e) => (e.group === g ? events : otherEvents).push(Number(e.offset)));
+    const losses = [];
+    const lost = withTimeout(new Promise((resolve, reject) => {
+      c.on("subscriptionLost", (loss) => { losses.push(loss); resolve(loss); });
+      // Without the bound nothing is given up (the retry is 10 minutes away): the wait for
+      // subscriptionLost times out. Nothing after 1 may be delivered either way.
+      c.on("message", (e) => { if (e.group === g && e.offset > 1) reject(new Error(`delivered ${g}:${e.offset} instead of giving the group up`)); });
+    }), TIMEOUT, "subscriptionLost");
+    lost.catch(() => undefined);
+    const first = withTimeout(new Promise((r) => c.on("message", (e) => e.group === g && r())), TIMEOUT, "m1");
+    const otherFirst = withTimeout(new Promise((r) => c.on("message", (e) => e.group === other && r())), TIMEOUT, "other m1");
+    otherFirst.catch(() => undefined);
+    const connect = (token) => new signalR.HubConnectionBuilder().withUrl(slow.baseUrl + "/hubs/chat", { accessTokenFactory: () => token }).configureLogging(signalR.LogLevel.None).build();
+    const publisher = connect(writer);
+    const publisher2 = connect(writer2); // a bucket of its own for the burst below
+    try {
+      await withTimeout(Promise.all([c.start(), publisher.start(), publisher2.start()]), TIMEOUT, "start");
+      const subscribed = await c.subscribe(g);
+      await c.subscribe(other);
+      await publishRange(publisher, g, 1, 1);
+      await first;
+      await missLiveMessages(c, g, () => publishRange(publisher, g, 2, 3));
+
+      await revealGapWhileRefused(c, publisher, g);
+      await publishRange(publisher2, g, 5, 11);
+
+      const loss = await lost.catch((e) => { throw new Error(`${e.message}; delivered so far: ${JSON.stringify(events)}`); });
+      assert.deepEqual([loss.group, loss.lastOffset, loss.lastEpoch], [g, 1, subscribed.epoch]);
+      assert.match(loss.error.message, /^More than 5 messages of group '[^']+' waited behind a gap that could not be fetched .*the group was given up\. Subscribe again to follow it\.$/);
+      assert.equal(c.positionOf(g), undefined);
+
+      // Not followed any more: nothing more of it is delivered; the other group goes on.
+      await publishRange(publisher2, g, 12, 12);
+      await publishRange(publisher2, other, 1, 1);
+      await otherFirst;
+      assert.deepEqual(otherEvents, [1]);
+      assert.deepEqual(events, [1]);
+      assert.equal(losses.length, 1);
+    } finally {
+      await Promise.all([c.stop(), publisher.stop(), publisher2.stop()]);
+    }
+  });
+
+  test("maxWaiting must be at least 1", () => {
+    assert.throws(() => new SwitchboardClient({ url: "http://127.0.0.1:1/hubs/chat", maxWaiting: 0 }), /maxWaiting must be at least 1/);
+  });
 });
 
 describe("a server allowing each connection bursts of 4 invocations refilled at 10 per second, serving 2 messages per page", () => {
