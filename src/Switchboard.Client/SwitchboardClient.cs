@@ -18,8 +18,8 @@ namespace Switchboard.Client;
 /// makes the client fetch the gap from history first. When that fetch fails while the
 /// connection stays up (for example <c>rate_limited</c>), the message and any that arrive after
 /// it wait, and the fetch is tried again after <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>
-/// until it succeeds, the group is unsubscribed, the client is disposed, or a reconnect's
-/// resubscribe takes over; then they are delivered, in order. A refusal that cannot change
+/// until it succeeds, the group is unsubscribed, the client is disposed, or a reconnect's (or a
+/// later start's) resubscribe takes over; then they are delivered, in order. A refusal that cannot change
 /// (<c>permission_denied</c>, <c>position_invalid</c>, <c>group_name_invalid</c>,
 /// <c>group_name_reserved</c>) raises <see cref="SubscriptionLost"/> instead. So does more than
 /// <see cref="SwitchboardClientOptions.MaxWaiting"/> messages of the group waiting (here or during a
@@ -41,6 +41,12 @@ namespace Switchboard.Client;
 /// <c>position_invalid</c>, <c>group_name_invalid</c>, <c>group_name_reserved</c>), or refuses a
 /// gap's fetch for good, <see cref="SubscriptionLost"/> says so; the client stops following that
 /// group and goes on with the others.</item>
+/// <item>The groups stay followed when the connection closes for good (reconnecting gave up, the
+/// server closed it, or <see cref="StopAsync"/>): the next <see cref="StartAsync"/> subscribes them
+/// again from their last (offset, epoch) the same way as after a reconnect, so what was published
+/// meanwhile is delivered in order, each once, before anything newer (or
+/// <see cref="RecoveryFailed"/> says it cannot be). <see cref="UnsubscribeAsync"/> ends a group,
+/// connected or not; <see cref="DisposeAsync"/> ends them all.</item>
 /// </list>
 /// All events are raised on one background task, one at a time.
 /// </summary>
@@ -108,7 +114,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
             });
             return Task.CompletedTask;
         };
-        Connection.Reconnected += _ => { Enqueue(ResubscribeAllAsync); return Task.CompletedTask; };
+        Connection.Reconnected += _ => { Enqueue(() => ResubscribeAllAsync()); return Task.CompletedTask; };
         Connection.Closed += error => { Enqueue(() => { Closed?.Invoke(error); return Task.CompletedTask; }); return Task.CompletedTask; };
         _worker = Task.Run(RunAsync);
     }
@@ -137,13 +143,14 @@ public sealed class SwitchboardClient : IAsyncDisposable
     public event Action<Exception?>? Reconnecting;
 
     /// <summary>
-    /// Raised once per reconnect when every group followed at the reconnect is settled: subscribed
+    /// Raised once per reconnect, and once per <see cref="StartAsync"/> that found groups followed
+    /// on an earlier connection, when every group followed at the reconnect (or start) is settled: subscribed
     /// again, with what it missed up to the <c>Subscribe</c> answer (all its pages) delivered and
     /// then what waited for it; or lost (<see cref="SubscriptionLost"/> was raised first); or
     /// unsubscribed meanwhile. Calls refused for a reason that can pass were retried first (see
     /// <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>), so it may come seconds after the
     /// reconnect. Not raised when the connection drops again, is stopped, or the client is disposed
-    /// before then (the next reconnect starts over and raises its own). A live gap found after a
+    /// before then (the next reconnect or start starts over and raises its own). A live gap found after a
     /// group's answer whose fetch fails does not hold it up: that gap is retried on its own.
     /// </summary>
     public event Action? Resubscribed;
@@ -174,12 +181,38 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// </summary>
     public event Action<string, long, long>? GapFilled;
 
-    /// <summary>The connection is closed for good (stopped, closed by the server, or reconnecting gave up).</summary>
+    /// <summary>
+    /// The connection is closed for good (stopped, closed by the server, or reconnecting gave up).
+    /// The client still follows its groups: <see cref="StartAsync"/> subscribes them again.
+    /// </summary>
     public event Action<Exception?>? Closed;
 
-    public Task StartAsync(CancellationToken cancellationToken = default) => Connection.StartAsync(cancellationToken);
+    /// <summary>
+    /// Starts the connection. When the client follows groups from an earlier connection (it closed
+    /// for good: reconnecting gave up, the server closed it, or <see cref="StopAsync"/>), it then
+    /// subscribes them again, one at a time, from the last (offset, epoch) it delivered, exactly as
+    /// after a reconnect: what each missed is delivered first, in order and each once, then what
+    /// arrived live meanwhile; a group that cannot be recovered raises <see cref="RecoveryFailed"/>
+    /// and continues from its current position; calls refused for a reason that can pass are tried
+    /// again after <see cref="SwitchboardClientOptions.GapFillRetryDelays"/>; a refusal for good
+    /// raises <see cref="SubscriptionLost"/>; <see cref="Resubscribed"/> is raised once every group
+    /// is settled. Completes when the connection is started; that resubscribe goes on in the
+    /// background (its events are raised like all others).
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await Connection.StartAsync(cancellationToken);
+        Interlocked.Increment(ref _round); // a resubscribe paused on an earlier connection must not resume on this one
+        _ = Enqueue(() => ResubscribeAllAsync(afterStart: true));
+    }
 
-    /// <summary>Stops the connection; a resubscribe under way, or a gap's fetch, is not tried again.</summary>
+    /// <summary>
+    /// Stops the connection; a resubscribe under way, or a gap's fetch, is not tried again. The
+    /// client keeps following its groups (as Centrifugo's clients keep their subscriptions): a
+    /// later <see cref="StartAsync"/> subscribes them again from where they were. To end a group,
+    /// call <see cref="UnsubscribeAsync"/> (also while stopped); to end them all,
+    /// <see cref="DisposeAsync"/>.
+    /// </summary>
     public Task StopAsync(CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _round); // a paused resubscribe must not resume on a later StartAsync's connection
@@ -227,9 +260,19 @@ public sealed class SwitchboardClient : IAsyncDisposable
         return await done.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Stops following <paramref name="group"/>: nothing more of it is delivered, and no reconnect or
+    /// later <see cref="StartAsync"/> subscribes it again. While connected, the server is asked to
+    /// unsubscribe the connection too; while not (stopped, closed, reconnecting), there is no
+    /// subscription on the server to end, and forgetting the group is all.
+    /// </summary>
     public async Task UnsubscribeAsync(string group, CancellationToken cancellationToken = default)
     {
         await Enqueue(() => { lock (_groups) _groups.Remove(group); return Task.CompletedTask; });
+        if (Connection.State != HubConnectionState.Connected)
+        {
+            return;
+        }
         await Connection.InvokeAsync(HubMethods.Unsubscribe, group, cancellationToken);
     }
 
@@ -258,6 +301,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
         await Connection.DisposeAsync();
         _work.Writer.TryComplete();
         await _worker;
+        lock (_groups) _groups.Clear(); // ended: nothing is followed any more
         // _disposing is not disposed: it has no timer or wait handle, and a second DisposeAsync must still be able to cancel it.
     }
 
@@ -372,7 +416,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
         var retry = ++state.Retry;
         if (Connection.State == HubConnectionState.Disconnected)
         {
-            return; // stopped or closed for good: nothing to retry on
+            return; // stopped or closed for good: nothing to retry on; a later start's resubscribe fetches the gap
         }
         var delays = _options.GapFillRetryDelays;
         var delay = delays[Math.Min(state.FillFailures, delays.Count - 1)];
@@ -573,15 +617,21 @@ public sealed class SwitchboardClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// After a reconnect: subscribes every followed group again, one at a time, from its last
-    /// (offset, epoch) (see <see cref="ContinueResubscribeAsync"/>).
+    /// After a reconnect, or a start when groups are followed from an earlier connection: subscribes
+    /// every followed group again, one at a time, from its last (offset, epoch) (see
+    /// <see cref="ContinueResubscribeAsync"/>). After a start with no group followed, does nothing
+    /// (no <see cref="Resubscribed"/>).
     /// </summary>
-    private async Task ResubscribeAllAsync()
+    private async Task ResubscribeAllAsync(bool afterStart = false)
     {
-        AbandonResubscribe();
-        var round = _round;
         List<KeyValuePair<string, GroupState>> groups;
         lock (_groups) groups = [.. _groups];
+        if (afterStart && groups.Count == 0)
+        {
+            return; // a first start, or nothing followed any more
+        }
+        AbandonResubscribe();
+        var round = _round;
         foreach (var (group, state) in groups)
         {
             // Subscribing again from the last offset delivered fetches any gap a failed fill left,

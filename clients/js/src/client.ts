@@ -28,7 +28,7 @@ export interface SwitchboardClientOptions {
    * Waits (ms) before fetching a live gap from history again after the fetch failed while
    * connected (for example `rate_limited`, `unavailable` or a server error); the last repeats
    * until the fetch succeeds, the group is unsubscribed, the client is stopped, or a reconnect's
-   * resubscribe takes over. Meanwhile the envelope that revealed the gap, and what arrives for the
+   * (or a later `start`'s) resubscribe takes over. Meanwhile the envelope that revealed the gap, and what arrives for the
    * group after it, wait; nothing of another group waits. The same delays pace a reconnect's
    * resubscribe: when a group's `Subscribe`, or a page of what it missed, fails for a reason that
    * can pass (for example `rate_limited` when many groups' calls exceed the connection's
@@ -67,12 +67,13 @@ export interface SwitchboardClientEvents {
   presenceLeft: (event: PresenceEvent) => void;
   reconnecting: (error?: Error) => void;
   /**
-   * Raised once per reconnect when every group followed at the reconnect is settled: subscribed
+   * Raised once per reconnect, and once per `start` that found groups followed on an earlier
+   * connection, when every group followed at the reconnect (or start) is settled: subscribed
    * again, with what it missed up to the `Subscribe` answer (all its pages) delivered and then what
    * waited for it; or lost (`subscriptionLost` was raised first); or unsubscribed meanwhile. Calls
    * refused for a reason that can pass were retried first (see `gapFillRetryDelays`), so it may
    * come seconds after the reconnect. Not raised when the connection drops again or the client is
-   * stopped before then (the next reconnect starts over and raises its own). A live gap found after
+   * stopped before then (the next reconnect or start starts over and raises its own). A live gap found after
    * a group's answer whose fetch fails does not hold it up: that gap is retried on its own.
    */
   resubscribed: () => void;
@@ -88,7 +89,7 @@ export interface SwitchboardClientEvents {
    * group up the same way, and its pending retry is cancelled.
    */
   subscriptionLost: (loss: SubscriptionLoss) => void;
-  /** Closed for good. */
+  /** Closed for good. The client still follows its groups: `start` subscribes them again. */
   close: (error?: Error) => void;
 }
 
@@ -143,8 +144,13 @@ function errorCode(error: unknown): string | undefined {
  * goes on with that group from what it delivered, while its live envelopes (and the groups after
  * it) wait; `resubscribed` is emitted once every group is settled. A refusal that cannot change
  * raises `subscriptionLost` instead, and so does more than `maxWaiting` envelopes of a group waiting
- * (the group is given up rather than held without bound). Everything it does with received messages runs on one ordered
- * queue, never inside the SignalR receive loop (awaiting an invoke there would deadlock).
+ * (the group is given up rather than held without bound). The groups stay followed when the
+ * connection closes for good (reconnecting gave up, the server closed it, or `stop`): the next
+ * `start` subscribes them again from their last (offset, epoch) the same way as after a reconnect,
+ * so what was published meanwhile is delivered in order, each once, before anything newer (or
+ * `recoveryFailed` says it cannot be); `unsubscribe` ends a group, connected or not. Everything it
+ * does with received messages runs on one ordered queue, never inside the SignalR receive loop
+ * (awaiting an invoke there would deadlock).
  */
 export class SwitchboardClient {
   readonly connection: signalR.HubConnection;
@@ -218,11 +224,28 @@ export class SwitchboardClient {
     return this;
   }
 
-  start(): Promise<void> {
-    return this.connection.start();
+  /**
+   * Starts the connection. When the client follows groups from an earlier connection (it closed
+   * for good: reconnecting gave up, the server closed it, or `stop`), it then subscribes them
+   * again, one at a time, from the last (offset, epoch) it delivered, exactly as after a
+   * reconnect: what each missed is delivered first, in order and each once, then what arrived live
+   * meanwhile; a group that cannot be recovered emits `recoveryFailed` and continues from its
+   * current position; calls refused for a reason that can pass are tried again after
+   * `gapFillRetryDelays`; a refusal for good emits `subscriptionLost`; `resubscribed` is emitted
+   * once every group is settled. Resolves when the connection is started; that resubscribe goes
+   * on after it, on the client's queue.
+   */
+  async start(): Promise<void> {
+    await this.connection.start();
+    this.abandonResubscribe(); // a resubscribe paused on an earlier connection must not resume on this one
+    this.enqueue(() => this.resubscribeAll(true)).catch(() => undefined); // a listener's error; the queue goes on
   }
 
-  /** Stops the connection; no gap's fetch or resubscribe is tried again. */
+  /**
+   * Stops the connection; no gap's fetch or resubscribe is tried again. The client keeps following
+   * its groups (as Centrifugo's clients keep their subscriptions): a later `start` subscribes them
+   * again from where they were. To end a group, call `unsubscribe` (also while stopped).
+   */
   stop(): Promise<void> {
     for (const state of this.groups.values()) this.cancelRetry(state);
     this.abandonResubscribe();
@@ -252,11 +275,18 @@ export class SwitchboardClient {
     return result;
   }
 
+  /**
+   * Stops following `group`: nothing more of it is delivered, and no reconnect or later `start`
+   * subscribes it again. While connected, the server is asked to unsubscribe the connection too;
+   * while not (stopped, closed, reconnecting), there is no subscription on the server to end, and
+   * forgetting the group is all.
+   */
   async unsubscribe(group: string): Promise<void> {
     await this.enqueue(async () => {
       const state = this.groups.get(group);
       if (state) this.forget(group, state);
     });
+    if (this.connection.state !== signalR.HubConnectionState.Connected) return;
     await this.connection.invoke("Unsubscribe", group);
   }
 
@@ -354,7 +384,7 @@ export class SwitchboardClient {
     state.stalled = true;
     const connection = this.connection.state;
     if (connection === signalR.HubConnectionState.Disconnected || connection === signalR.HubConnectionState.Disconnecting) {
-      return; // stopped or closed for good: nothing to retry on
+      return; // stopped or closed for good: nothing to retry on; a later start's resubscribe fetches the gap
     }
     const delay = this.gapFillRetryDelays[Math.min(state.fillFailures, this.gapFillRetryDelays.length - 1)];
     state.fillFailures++;
@@ -482,8 +512,13 @@ export class SwitchboardClient {
     return undefined;
   }
 
-  /** After a reconnect: subscribes every followed group again, one at a time, from its last (offset, epoch). */
-  private async resubscribeAll(): Promise<void> {
+  /**
+   * After a reconnect, or a start when groups are followed from an earlier connection: subscribes
+   * every followed group again, one at a time, from its last (offset, epoch). After a start with no
+   * group followed, does nothing (no `resubscribed`).
+   */
+  private async resubscribeAll(afterStart = false): Promise<void> {
+    if (afterStart && this.groups.size === 0) return; // a first start, or nothing followed any more
     this.abandonResubscribe();
     const round = this.round;
     for (const [group, state] of [...this.groups]) {

@@ -164,6 +164,126 @@ test("presence events arrive for a group subscribed with presence", async () => 
   }
 });
 
+/** Resolves (bounded) when `g`'s `offset` was delivered; the message says what was delivered so far. */
+function delivered(c, g, offset, events) {
+  const done = withTimeout(new Promise((r) => c.on("message", (e) => e.group === g && e.offset >= offset && r())), TIMEOUT, `${g}:${offset}`)
+    .catch((e) => { throw new Error(`${e.message}; delivered so far: ${JSON.stringify(events)}`); });
+  done.catch(() => undefined); // awaited later
+  return done;
+}
+
+/** Records, per group, delivered offsets and recovery failures ("lost after n"), in the order the client raised them. */
+function recordGroups(c) {
+  const events = {};
+  const add = (g, what) => (events[g] ??= []).push(what);
+  c.on("message", (e) => add(e.group, Number(e.offset)));
+  c.on("recoveryFailed", (f) => add(f.group, `lost after ${f.lastOffset}`));
+  return events;
+}
+
+test("a client whose connection the server closed is started again and delivers what it missed in order, once, then live", async () => {
+  const g = group();
+  const other = group();
+  const [reader, admin] = await Promise.all([server.token("js-closed-by-server"), server.token("ops", { roles: ["Admin"] })]);
+  const c = client(server.baseUrl, reader);
+  const events = recordGroups(c);
+  const lost = [];
+  c.on("subscriptionLost", (loss) => lost.push(loss));
+  let reconnecting = false;
+  c.on("reconnecting", () => { reconnecting = true; });
+  let resubscribedCount = 0;
+  c.on("resubscribed", () => { resubscribedCount++; });
+  const closed = withTimeout(new Promise((r) => c.on("close", r)), TIMEOUT, "close");
+  const publisher = await plainPublisher(server.baseUrl);
+  try {
+    await withTimeout(c.start(), TIMEOUT, "start");
+    const subscribed = await c.subscribe(g);
+    await c.subscribe(other, { presence: true });
+    const third = delivered(c, g, 3, events);
+    await publishRange(publisher, g, 1, 3);
+    await third;
+
+    // By user: the client skips negotiation, so it does not know its connection's id.
+    const response = await withTimeout(fetch(`${server.baseUrl}/api/users/js-closed-by-server/connections?reason=start-again`,
+      { method: "DELETE", headers: { Authorization: `Bearer ${admin}` } }), TIMEOUT, "DELETE");
+    assert.equal(response.status, 200);
+    assert.match((await closed)?.message ?? "", /disconnected: start-again/);
+    assert.equal(c.connection.state, signalR.HubConnectionState.Disconnected);
+    assert.equal(reconnecting, false); // closed for good: only a start brings it back
+
+    // Missed while closed: 4..8 of the group, 1..2 of the other.
+    await publishRange(publisher, g, 4, 8);
+    await publishRange(publisher, other, 1, 2);
+    const twelfth = delivered(c, g, 12, events);
+    const otherThird = delivered(c, other, 3, events);
+    const resubscribed = withTimeout(new Promise((r) => c.on("resubscribed", r)), TIMEOUT, "resubscribed");
+    await withTimeout(c.start(), TIMEOUT, "start again");
+    // Published at once: these may reach the server before the client's Subscribe (then they
+    // come in its answer) or after it (then they are live, and wait behind what it missed).
+    await publishRange(publisher, g, 9, 10);
+    await resubscribed.catch((e) => { throw new Error(`${e.message}; delivered so far: ${JSON.stringify(events)}`); });
+    await publishRange(publisher, g, 11, 12); // live, after the resubscribe
+    await publishRange(publisher, other, 3, 3);
+    await Promise.all([twelfth, otherThird]);
+
+    assert.deepEqual(events[g], range(1, 12));
+    assert.deepEqual(events[other], range(1, 3));
+    assert.deepEqual(lost, []);
+    assert.equal(resubscribedCount, 1);
+    assert.deepEqual(c.positionOf(g), { offset: 12, epoch: subscribed.epoch });
+  } finally {
+    await Promise.all([c.stop(), publisher.stop()]);
+  }
+});
+
+test("a client stopped and started again follows its groups from where it was, and a group unsubscribed meanwhile is not followed", async () => {
+  const kept = group();
+  const dropped = group();
+  const c = client(server.baseUrl, await server.token("js-stopped-by-app"));
+  const events = recordGroups(c);
+  const lost = [];
+  c.on("subscriptionLost", (loss) => lost.push(loss));
+  const publisher = await plainPublisher(server.baseUrl);
+  try {
+    await withTimeout(c.start(), TIMEOUT, "start");
+    await c.subscribe(kept);
+    await c.subscribe(dropped);
+    const first = Promise.all([delivered(c, kept, 1, events), delivered(c, dropped, 1, events)]);
+    await publishRange(publisher, kept, 1, 1);
+    await publishRange(publisher, dropped, 1, 1);
+    await first;
+
+    await withTimeout(c.stop(), TIMEOUT, "stop");
+    // While stopped: unsubscribing ends the group at once (there is no subscription on the server
+    // to end), and the other group's messages are missed.
+    await withTimeout(c.unsubscribe(dropped), TIMEOUT, "unsubscribe while stopped");
+    assert.equal(c.positionOf(dropped), undefined);
+    await publishRange(publisher, kept, 2, 4);
+    await publishRange(publisher, dropped, 2, 2);
+
+    // Envelopes as they come off the connection, before the client looks at them: the
+    // unsubscribed group must not be subscribed on the new connection.
+    const raw = [];
+    c.connection.on("ReceiveGroupMessage", (e) => raw.push(`${e.group}:${e.offset}`));
+    const fifth = delivered(c, kept, 5, events);
+    const resubscribed = withTimeout(new Promise((r) => c.on("resubscribed", r)), TIMEOUT, "resubscribed");
+    await withTimeout(c.start(), TIMEOUT, "start again");
+    await resubscribed.catch((e) => { throw new Error(`${e.message}; delivered so far: ${JSON.stringify(events)}`); });
+    // Published in this order by one connection to one server: had the dropped group been
+    // subscribed again, its 3 would reach the client before the kept group's 5.
+    await publishRange(publisher, dropped, 3, 3);
+    await publishRange(publisher, kept, 5, 5);
+    await fifth;
+
+    assert.deepEqual(events[kept], range(1, 5));
+    assert.deepEqual(events[dropped], [1]);
+    assert.deepEqual(raw.filter((r) => r.startsWith(`${dropped}:`)), []);
+    assert.deepEqual(lost, []);
+  } finally {
+    await Promise.all([c.stop(), publisher.stop()]);
+  }
+});
+
 /**
  * Makes the server stop delivering `g` to the client's connection while `meanwhile` runs, then
  * deliver again, without the client knowing: its next live envelope is beyond the next offset, as
