@@ -56,6 +56,8 @@ public sealed class Cluster : IAsyncDisposable
             ["Switchboard__Redis__ChannelPrefix"] = Prefix,
             ["Switchboard__Limits__HttpRequestsPerSecond"] = "0",
         };
+        // The backplane's connection failures and restorations, for the report of a failed test.
+        settings.TryAdd("Logging__LogLevel__Microsoft.AspNetCore.SignalR.StackExchangeRedis", "Information");
         return ServerProcess.StartAsync(folder, settings);
     }
 

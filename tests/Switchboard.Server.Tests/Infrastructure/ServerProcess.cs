@@ -40,6 +40,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
         start.Environment["Switchboard__History__DataFolder"] = dataFolder;
         start.Environment["Switchboard__Limits__InvocationsPerSecond"] = "0";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        // One line per entry, with the time (as the tests' own diagnostics write it), so a failure's
+        // report can put the process's log beside what the test did.
+        // (The formatter named, or the console logger's obsolete settings would replace these options.)
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        start.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        start.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
         foreach (var (key, value) in settings ?? [])
         {
             start.Environment[key] = value;

@@ -194,26 +194,44 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         const string group = "wiped";
         var subscriber = Own(await Subscriber.StartAsync(cluster.Client(cluster.Nodes[1].BaseUrl, "reader"), group));
         var http = cluster.Http(0);
-        var before = await PublishAsync(http, group, "before");
-        await subscriber.ReceivedAsync(1);
-
-        await cluster.Redis.StopAsync();
-        await cluster.Redis.StartAgainAsync(wipe: true);
-
-        var after = await Retry(() => PublishAsync(http, group, "after-1"));
-        Assert.NotEqual(before.Epoch, after.Epoch);
-        Assert.Equal(1, after.Offset);
-        // The backplane may still be reconnecting and drop a live message: the client learns of
-        // the new epoch from the next one that reaches it. Keep the group talking, bounded.
-        for (var i = 2; !subscriber.RecoveryFailure.Task.IsCompleted && i < 100; i++)
+        var timeline = new Timeline();
+        subscriber.Record(timeline);
+        try
         {
-            await Task.Delay(100);
-            await PublishAsync(http, group, $"after-{i}");
+            var before = await PublishAsync(http, group, "before");
+            await subscriber.ReceivedAsync(1);
+
+            await cluster.Redis.StopAsync();
+            timeline.Add("redis stopped");
+            await cluster.Redis.StartAgainAsync(wipe: true);
+            timeline.Add("redis started again, empty");
+
+            var after = await Retry(() => PublishAsync(http, group, "after-1"));
+            timeline.Add($"published after-1: {after.Offset}@{after.Epoch}");
+            Assert.NotEqual(before.Epoch, after.Epoch);
+            Assert.Equal(1, after.Offset);
+            // The backplane may still be reconnecting and drop a live message: the client learns of
+            // the new epoch from the next one that reaches it. Keep the group talking, bounded.
+            var channels = "";
+            for (var i = 2; !subscriber.RecoveryFailure.Task.IsCompleted && i < 100; i++)
+            {
+                await Task.Delay(100);
+                var published = await PublishAsync(http, group, $"after-{i}");
+                timeline.Add($"published after-{i}: {published.Offset}");
+                var now = string.Join(' ', (await cluster.Redis.SubscribedChannelsAsync("*")).Order(StringComparer.Ordinal));
+                if (now != channels) timeline.Add("channels with subscribers: " + (channels = now));
+            }
+            var failure = await subscriber.RecoveryFailure.Task.DefaultTimeout();
+            Assert.Equal((group, before.Epoch, after.Epoch), (failure.Group, failure.LastEpoch, failure.CurrentEpoch));
+            Assert.Equal("before", subscriber.Payloads[0]);
+            Assert.All(subscriber.Payloads.Skip(1), p => Assert.StartsWith("after-", p));
+            output.WriteLine(timeline.Report(cluster, subscriber.Describe(group), only: "Redis"));
         }
-        var failure = await subscriber.RecoveryFailure.Task.DefaultTimeout();
-        Assert.Equal((group, before.Epoch, after.Epoch), (failure.Group, failure.LastEpoch, failure.CurrentEpoch));
-        Assert.Equal("before", subscriber.Payloads[0]);
-        Assert.All(subscriber.Payloads.Skip(1), p => Assert.StartsWith("after-", p));
+        catch (Exception)
+        {
+            output.WriteLine(timeline.Report(cluster, subscriber.Describe(group)));
+            throw;
+        }
     }
 
     private static async Task<PublishResult> PublishAsync(HttpClient http, string group, string message)
@@ -282,6 +300,24 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
             await client.SubscribeAsync(group, presence: true).DefaultTimeout();
             return subscriber;
         }
+
+        /// <summary>Writes what the client goes through (not each message) to <paramref name="timeline"/>.</summary>
+        public void Record(Timeline timeline)
+        {
+            _client.MessageReceived += e => timeline.Add($"subscriber received {e.Offset}@{e.Epoch}");
+            _client.Reconnecting += e => timeline.Add($"subscriber reconnecting: {e?.Message}");
+            _client.Resubscribed += () => timeline.Add("subscriber resubscribed");
+            _client.GapFilled += (_, first, last) => timeline.Add($"subscriber filled gap {first}..{last}");
+            _client.RecoveryFailed += f => timeline.Add($"subscriber recovery failed: {f}");
+            _client.SubscriptionLost += l => timeline.Add($"subscriber lost {l.Group}: {l.Error.Message}");
+            _client.Closed += e => timeline.Add($"subscriber closed: {e?.Message}");
+        }
+
+        /// <summary>The client's state, for a failure's report.</summary>
+        public string Describe(string group) =>
+            $"connection {_client.Connection.State}, reconnects {Reconnects}, gaps filled {GapsFilled}, position {_client.PositionOf(group)}, " +
+            $"recovery failure {(RecoveryFailure.Task.IsCompleted ? RecoveryFailure.Task.Result : "none")}, received {Count}: " +
+            string.Join(' ', Offsets);
 
         public int Reconnects => Volatile.Read(ref _reconnects);
         public int GapsFilled => Volatile.Read(ref _gaps);
