@@ -218,8 +218,11 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
                 await Task.Delay(100);
                 var published = await PublishAsync(http, group, $"after-{i}");
                 timeline.Add($"published after-{i}: {published.Offset}");
-                var now = string.Join(' ', (await cluster.Redis.SubscribedChannelsAsync("*")).Order(StringComparer.Ordinal));
-                if (now != channels) timeline.Add("channels with subscribers: " + (channels = now));
+                // The chat hub's backplane subscriptions back in Redis: the group's, and each node's own (ack).
+                var now = string.Join(' ', (await cluster.Redis.SubscribedChannelsAsync("*ChatHub:[gi]*"))
+                    .Where(c => c.Contains(group, StringComparison.Ordinal) || c.Contains(":ack:", StringComparison.Ordinal))
+                    .Select(c => c[(c.IndexOf("ChatHub:", StringComparison.Ordinal) + 8)..]).Order(StringComparer.Ordinal));
+                if (now != channels) timeline.Add("chat hub channels with subscribers: " + (channels = now));
             }
             var failure = await subscriber.RecoveryFailure.Task.DefaultTimeout();
             Assert.Equal((group, before.Epoch, after.Epoch), (failure.Group, failure.LastEpoch, failure.CurrentEpoch));
