@@ -44,10 +44,20 @@ public sealed partial class SlowConsumerScaleOutTests(ITestOutputHelper output)
         neighbour.Closed += e => { timeline.Add($"neighbour closed: {e?.Message}"); return Task.CompletedTask; };
         var atNeighbour = Events.On<string, string>(neighbour, ClientEvents.ReceiveMessage);
         var neighbourGot = new List<string>();
+        // When each message was acknowledged to the publisher and when it reached the neighbour, for a failure's report.
+        var acked = new List<DateTime>();
+        var arrived = new System.Collections.Concurrent.ConcurrentDictionary<int, DateTime>();
+        neighbour.On<string, string>(ClientEvents.ReceiveMessage, (_, m) => arrived.TryAdd(int.Parse(m[..4], CultureInfo.InvariantCulture), DateTime.Now));
         await neighbour.InvokeAsync(HubMethods.JoinGroup, room).DefaultTimeout();
         await using var publisher = await cluster.ConnectAsync(1, HubRoutes.Chat, "pete");
         await using var slow = await RawWebSocket.ConnectAsync(cluster.Nodes[0].BaseUrl, HubRoutes.Chat, cluster.Token("sam"), receiveBufferSize: 4096);
         var sent = 0;
+        async Task NeighbourReceivesNextAsync()
+        {
+            var got = (await atNeighbour.NextAsync()).Item2[..4];
+            neighbourGot.Add(got);
+            Assert.Equal($"{neighbourGot.Count - 1:D4}", got); // everything, in order
+        }
         try
         {
             Assert.Equal("{}", await slow.HandshakeAsync());
@@ -55,11 +65,24 @@ public sealed partial class SlowConsumerScaleOutTests(ITestOutputHelper output)
             Assert.NotNull(await slow.NextRecordAsync(r => r.GetProperty("type").GetInt32() == 3));
 
             // From node 1, through Redis, to the two members on node 0; the slow one reads nothing.
+            // The neighbour reads everything, but the guard counts what is queued for it at any
+            // moment, and 50 KB messages leave it a margin of five: a stall of its reader or of
+            // node 0 on a loaded machine (messages from Redis arriving as one burst) would close
+            // it too. So the publisher stays at most Ahead messages ahead of it: at most
+            // Ahead + 1 = 3 are ever queued for it (150 KB of the 256 KB), however slow the
+            // machine, while the slow member's queue grows without bound. A slow member that
+            // held up the group would stop the neighbour's next message, and this loop with it.
+            const int Ahead = 2;
             var filler = new string('x', 50_000);
             timeline.Add("publishing");
             while (sent < 400 && (sent % 10 != 0 || await SlowClosedAsync(cluster.Nodes[0].BaseUrl) == 0))
             {
+                while (neighbourGot.Count < sent - Ahead)
+                {
+                    await NeighbourReceivesNextAsync();
+                }
                 await publisher.InvokeAsync(HubMethods.SendMessageToGroup, room, "pete", $"{sent:D4}{filler}").DefaultTimeout();
+                acked.Add(DateTime.Now);
                 sent++;
             }
             timeline.Add($"published {sent}");
@@ -73,11 +96,9 @@ public sealed partial class SlowConsumerScaleOutTests(ITestOutputHelper output)
             }
             timeline.Add($"slow member closed: {close}");
             Assert.StartsWith("slow: ", close?.GetProperty("error").GetString());
-            for (var i = 0; i < sent; i++)
+            while (neighbourGot.Count < sent)
             {
-                var got = (await atNeighbour.NextAsync()).Item2[..4];
-                neighbourGot.Add(got);
-                Assert.Equal($"{i:D4}", got);
+                await NeighbourReceivesNextAsync();
             }
             timeline.Add($"neighbour got all {sent}");
             Assert.Equal(HubConnectionState.Connected, neighbour.State);
@@ -85,6 +106,8 @@ public sealed partial class SlowConsumerScaleOutTests(ITestOutputHelper output)
         }
         catch (Exception)
         {
+            output.WriteLine(string.Join('\n', acked.Select((t, i) => $"{i:D4} acked {t:HH:mm:ss.fff}, at the neighbour " +
+                (arrived.TryGetValue(i, out var at) ? at.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture) : "never")).TakeLast(15)));
             output.WriteLine(timeline.Report(cluster, $"sent {sent}; neighbour {neighbour.State}, got {neighbourGot.Count} " +
                 $"(last: {string.Join(' ', neighbourGot.TakeLast(3))}); slow closings on node 0 (metric): " +
                 $"{await SlowClosedAsync(cluster.Nodes[0].BaseUrl).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result.ToString(CultureInfo.InvariantCulture) : "?", TaskScheduler.Default)}"));
