@@ -95,4 +95,10 @@ internal static partial class RedisLog
 
     [LoggerMessage(3009, LogLevel.Information, "Subscribed to cluster commands after {Attempts} attempts.")]
     public static partial void ClusterBusSubscribed(ILogger logger, int attempts);
+
+    [LoggerMessage(3010, LogLevel.Warning, "The SignalR backplane's Redis connection {Name} holds {Held} of its {Expected} subscriptions in Redis (lost in a reconnect); closing it so that it reconnects and subscribes again.")]
+    public static partial void BackplaneSubscriptionsLost(ILogger logger, string name, int held, int expected);
+
+    [LoggerMessage(3011, LogLevel.Warning, "The SignalR backplane's Redis subscriptions are not checked: {Reason}.")]
+    public static partial void BackplaneWatchUnavailable(ILogger logger, string reason);
 }
