@@ -8,9 +8,9 @@ using StackExchange.Redis;
 namespace Switchboard.Redis;
 
 /// <summary>
-/// Opens the SignalR backplane's Redis connections (one per hub) and checks, every
-/// <see cref="RedisOptions.HeartbeatInterval"/>, that each still holds in Redis the subscriptions
-/// it believes it holds.
+/// Opens the SignalR backplane's Redis connections (one per hub) and, after a connection's
+/// subscription socket reconnected, checks every <see cref="RedisOptions.HeartbeatInterval"/>
+/// until it holds in Redis the subscriptions it believes it holds.
 /// </summary>
 /// <remarks>
 /// StackExchange.Redis subscribes again by itself after a reconnect, but not always: when a
@@ -21,8 +21,9 @@ namespace Switchboard.Redis;
 /// process then silently stops receiving those channels: a group's messages from other
 /// processes, or SignalR's own acknowledgements. So the watch compares the channels the
 /// library holds with the <c>sub</c> count Redis reports for that connection (<c>CLIENT LIST</c>,
-/// found by the connection's own name), and when Redis reports fewer on two checks in a row
-/// (one check can fall between a subscribe and its answer), it closes the connection's sockets
+/// found by the connection's own name) after each reconnect of its subscription socket, until it
+/// finds them whole; when Redis reports fewer on two checks in a row (each looking three times,
+/// 100 ms apart, since a subscribe on its way counts in the library first), it closes the connection's sockets
 /// (<c>CLIENT KILL ID</c>): the library notices at once, reconnects, and subscribes everything
 /// again. Warning 3010 says so. Messages published meanwhile are lost to live delivery as with
 /// any backplane reconnect; Switchboard's clients fill them from history.
@@ -37,6 +38,8 @@ public sealed class BackplaneWatch : BackgroundService
 
     private readonly ConcurrentDictionary<string, (ConnectionMultiplexer Multiplexer, int Own)> _connections = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _short = new(StringComparer.Ordinal);
+    // Connections whose subscription socket came back since they were last found whole: only those are checked.
+    private readonly ConcurrentDictionary<string, bool> _reconnected = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _repairedAt = new(StringComparer.Ordinal);
     private readonly Func<ConnectionMultiplexer, int>? _heldChannels;
     private bool _refusalLogged;
@@ -77,6 +80,13 @@ public sealed class BackplaneWatch : BackgroundService
         configuration.ClientName = name;
         configuration.AllowAdmin = true; // CLIENT LIST and CLIENT KILL, for the watch alone
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration, log);
+        multiplexer.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Subscription)
+            {
+                _reconnected[name] = true;
+            }
+        };
         // The library's own reconfiguration channel is held in Redis but not in its count.
         _connections[name] = (multiplexer, string.IsNullOrEmpty(configuration.ConfigurationChannel) ? 0 : 1);
         return multiplexer;
@@ -108,6 +118,10 @@ public sealed class BackplaneWatch : BackgroundService
         var repaired = 0;
         foreach (var (name, (multiplexer, own)) in _connections)
         {
+            if (!_reconnected.ContainsKey(name))
+            {
+                continue; // not reconnected since it was last found whole
+            }
             try
             {
                 if (await CheckAsync(name, multiplexer, own))
@@ -144,14 +158,22 @@ public sealed class BackplaneWatch : BackgroundService
             _short.Remove(name);
             return false;
         }
-        var mine = (await server.ClientListAsync()).Where(c => c.Name == name).ToArray();
-        var held = mine.Sum(c => c.SubscriptionCount + c.PatternSubscriptionCount);
+        var (mine, held) = await HeldAsync(server, name);
+        for (var again = 0; held < expected && again < 2; again++)
+        {
+            // A subscribe whose answer is on its way counts in the library before it does in
+            // Redis: a connection joining groups can look short for a moment. Look again shortly.
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _time);
+            expected = _heldChannels!(multiplexer) + own;
+            (mine, held) = await HeldAsync(server, name);
+        }
         if (held >= expected)
         {
             _short.Remove(name);
+            _reconnected.TryRemove(name, out _); // whole again: not checked until its next reconnect
             return false;
         }
-        // One short count can be a subscribe whose answer is on its way: look again next time.
+        // Short on every look of this check; the resubscribe may still be going: again next time.
         var times = _short[name] = _short.GetValueOrDefault(name) + 1;
         if (times < 2)
         {
@@ -170,6 +192,13 @@ public sealed class BackplaneWatch : BackgroundService
         }
         Repairs++;
         return true;
+    }
+
+    /// <summary>The connection's clients in Redis (found by its name), and the channels they hold there.</summary>
+    private static async Task<(ClientInfo[] Clients, int Held)> HeldAsync(IServer server, string name)
+    {
+        var mine = (await server.ClientListAsync()).Where(c => c.Name == name).ToArray();
+        return (mine, mine.Sum(c => c.SubscriptionCount + c.PatternSubscriptionCount));
     }
 
     private static Func<ConnectionMultiplexer, int>? FindHeldChannels()
