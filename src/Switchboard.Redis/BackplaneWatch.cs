@@ -43,40 +43,37 @@ public sealed class BackplaneWatch : BackgroundService
     private readonly Dictionary<string, long> _repairedAt = new(StringComparer.Ordinal);
     private readonly Func<ConnectionMultiplexer, int>? _heldChannels;
     private bool _refusalLogged;
-    private readonly string _connectionString;
     private readonly RedisOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<BackplaneWatch> _logger;
 
-    public BackplaneWatch(RedisConnectionString connectionString, IOptions<RedisOptions> options, TimeProvider time, ILogger<BackplaneWatch> logger)
-        : this(connectionString, options, time, logger, HeldChannels)
+    public BackplaneWatch(IOptions<RedisOptions> options, TimeProvider time, ILogger<BackplaneWatch> logger)
+        : this(options, time, logger, HeldChannels)
     {
     }
 
     /// <summary>With <paramref name="heldChannels"/>, what the library counts (tests make a connection short by counting more).</summary>
-    internal BackplaneWatch(RedisConnectionString connectionString, IOptions<RedisOptions> options, TimeProvider time, ILogger<BackplaneWatch> logger,
+    internal BackplaneWatch(IOptions<RedisOptions> options, TimeProvider time, ILogger<BackplaneWatch> logger,
         Func<ConnectionMultiplexer, int>? heldChannels)
     {
         _heldChannels = heldChannels;
-        _connectionString = connectionString.Value;
         _options = options.Value;
         _time = time;
         _logger = logger;
     }
 
     /// <summary>Backplane connections closed because Redis held fewer of their subscriptions than they did.</summary>
-    public int Repairs { get; private set; }
+    internal int Repairs { get; private set; }
 
     /// <summary>
-    /// The backplane's connection factory (SignalR's <c>RedisOptions.ConnectionFactory</c>): the
-    /// settings every Switchboard connection uses, the guide's channel prefix, and a name of its own
-    /// so that the watch can find it among Redis's clients.
+    /// Opens one backplane connection (SignalR's <c>RedisOptions.ConnectionFactory</c> calls this
+    /// with its <c>Configuration</c>): those settings, with a name of its own so that the watch can
+    /// find it among Redis's clients.
     /// </summary>
-    public async Task<IConnectionMultiplexer> ConnectAsync(TextWriter log)
+    public async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions settings, TextWriter log)
     {
-        var configuration = RedisConnection.Configure(_connectionString, _options);
-        configuration.ChannelPrefix = RedisChannel.Literal(_options.ChannelPrefix);
-        var name = "switchboard-backplane-" + Guid.NewGuid().ToString("N")[..12];
+        var configuration = settings.Clone();
+        var name = (settings.ClientName ?? "switchboard-backplane") + "-" + Guid.NewGuid().ToString("N")[..12];
         configuration.ClientName = name;
         configuration.AllowAdmin = true; // CLIENT LIST and CLIENT KILL, for the watch alone
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration, log);

@@ -55,12 +55,12 @@ public static class ScaleOut
             options.Configuration.ChannelPrefix = RedisChannel.Literal(settings.ChannelPrefix);
             options.Configuration.ClientName = "switchboard-backplane";
         });
-        // The connections themselves are opened by the watch (the same settings, a name each), which
+        // The connections themselves are opened by the watch (those settings, a name each), which
         // makes them subscribe again when a reconnect lost some of their subscriptions.
         services.AddSingleton<BackplaneWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<BackplaneWatch>());
         services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()
-            .Configure<BackplaneWatch>((options, watch) => options.ConnectionFactory = watch.ConnectAsync);
+            .Configure<BackplaneWatch>((options, watch) => options.ConnectionFactory = log => watch.ConnectAsync(options.Configuration, log));
         // AddStackExchangeRedis registers its own lifetime manager; keep the registry around it.
         services.AddSingleton(new HubLifetimeManagerChoice(typeof(Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisHubLifetimeManager<>)));
         services.TryAddSingleton(typeof(Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisHubLifetimeManager<>));

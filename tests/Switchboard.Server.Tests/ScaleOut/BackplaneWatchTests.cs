@@ -13,9 +13,16 @@ namespace Switchboard.Server.Tests.ScaleOut;
 /// </summary>
 public sealed class BackplaneWatchTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    private BackplaneWatch Watch(string connectionString) => new(new RedisConnectionString(connectionString),
-        Options.Create(new RedisOptions { ChannelPrefix = "w" + Guid.NewGuid().ToString("N")[..8] }), TimeProvider.System,
-        NullLogger<BackplaneWatch>.Instance);
+    private static BackplaneWatch Watch() =>
+        new(Options.Create(new RedisOptions()), TimeProvider.System, NullLogger<BackplaneWatch>.Instance);
+
+    /// <summary>The backplane's settings, as ScaleOut gives them: Switchboard's connection settings and a channel prefix.</summary>
+    private ConfigurationOptions Settings(string prefix)
+    {
+        var settings = RedisConnection.Configure(redis.Server.ConnectionString, new RedisOptions());
+        settings.ChannelPrefix = RedisChannel.Literal(prefix);
+        return settings;
+    }
 
     [Fact]
     public void TheLibraryStillTellsHowManyChannelsAConnectionHolds() =>
@@ -39,8 +46,9 @@ public sealed class BackplaneWatchTests(RedisFixture redis) : IClassFixture<Redi
     [Fact]
     public async Task AConnectionHoldingItsSubscriptionsAfterAReconnectIsLeftAlone()
     {
-        var watch = Watch(redis.Server.ConnectionString);
-        await using var connection = (ConnectionMultiplexer)await watch.ConnectAsync(TextWriter.Null).WaitAsync(TestTimeouts.Network);
+        var watch = Watch();
+        await using var connection = (ConnectionMultiplexer)await watch.ConnectAsync(Settings("w" + Guid.NewGuid().ToString("N")[..8]), TextWriter.Null)
+            .WaitAsync(TestTimeouts.Network);
         var before = BackplaneWatch.HeldChannels!(connection);
         var queues = new List<ChannelMessageQueue>();
         for (var i = 0; i < 3; i++)
@@ -64,10 +72,9 @@ public sealed class BackplaneWatchTests(RedisFixture redis) : IClassFixture<Redi
         // channel than Redis holds for the connection) cannot be made on demand, so this watch is
         // told the library counts one more than it does.
         var prefix = "w" + Guid.NewGuid().ToString("N")[..8];
-        var watch = new BackplaneWatch(new RedisConnectionString(redis.Server.ConnectionString),
-            Options.Create(new RedisOptions { ChannelPrefix = prefix }), TimeProvider.System,
+        var watch = new BackplaneWatch(Options.Create(new RedisOptions()), TimeProvider.System,
             NullLogger<BackplaneWatch>.Instance, m => BackplaneWatch.HeldChannels!(m) + 1);
-        await using var connection = (ConnectionMultiplexer)await watch.ConnectAsync(TextWriter.Null).WaitAsync(TestTimeouts.Network);
+        await using var connection = (ConnectionMultiplexer)await watch.ConnectAsync(Settings(prefix), TextWriter.Null).WaitAsync(TestTimeouts.Network);
         var queue = await connection.GetSubscriber().SubscribeAsync(RedisChannel.Literal("kept")).WaitAsync(TestTimeouts.Network);
 
         // Not reconnected since it opened: not checked, short or not.
