@@ -17,6 +17,8 @@ public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterB
 {
     private readonly RedisChannel _channel = RedisChannel.Literal(redis.Key("cluster"));
 
+    public bool ReachesOtherProcesses => true;
+
     public async Task SendAsync(ClusterCommand command, CancellationToken cancellationToken = default)
     {
         var subscriber = await redis.SubscriberAsync();

@@ -10,10 +10,21 @@ namespace Switchboard.Core.Cluster;
 [JsonDerivedType(typeof(CloseConnectionCommand), "close-connection")]
 [JsonDerivedType(typeof(CloseUserCommand), "close-user")]
 [JsonDerivedType(typeof(UserGroupCommand), "user-group")]
+[JsonDerivedType(typeof(ConnectionFoundReply), "connection-found")]
 public abstract record ClusterCommand;
 
-/// <summary>Close one connection with a close reason.</summary>
-public sealed record CloseConnectionCommand(string ConnectionId, string Reason) : ClusterCommand;
+/// <summary>
+/// Close one connection with a close reason. With <see cref="ReplyTo"/>, the process that holds
+/// the connection answers with a <see cref="ConnectionFoundReply"/> carrying it, so the sender
+/// learns that the connection exists somewhere (anonymous connections are in no shared store).
+/// </summary>
+public sealed record CloseConnectionCommand(string ConnectionId, string Reason) : ClusterCommand
+{
+    public string? ReplyTo { get; init; }
+}
+
+/// <summary>The answer to a <see cref="CloseConnectionCommand"/> with a reply id: the process that holds the connection is closing it.</summary>
+public sealed record ConnectionFoundReply(string RequestId) : ClusterCommand;
 
 /// <summary>Close every connection of a user with a close reason.</summary>
 public sealed record CloseUserCommand(string UserId, string Reason) : ClusterCommand;
@@ -29,6 +40,12 @@ public sealed record UserGroupCommand(string UserId, string Group, bool Added) :
 /// </summary>
 public interface IClusterBus
 {
+    /// <summary>
+    /// Whether commands reach other processes. When false (one process), every handler has run
+    /// when <see cref="SendAsync"/> completes, so a reply that has not come by then never will.
+    /// </summary>
+    bool ReachesOtherProcesses { get; }
+
     Task SendAsync(ClusterCommand command, CancellationToken cancellationToken = default);
 
     /// <summary>Registers the handler this process runs for every command. Call once, at start-up.</summary>
@@ -46,6 +63,8 @@ public interface IClusterBus
 public sealed class LocalClusterBus : IClusterBus
 {
     private readonly List<Func<ClusterCommand, Task>> _handlers = [];
+
+    public bool ReachesOtherProcesses => false;
 
     public async Task SendAsync(ClusterCommand command, CancellationToken cancellationToken = default)
     {

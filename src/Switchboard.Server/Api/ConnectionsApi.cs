@@ -38,21 +38,45 @@ public static class ConnectionsApi
         return app;
     }
 
-    /// <summary>A connection of this process is closed here; one of another process (known to presence) through the cluster bus.</summary>
+    /// <summary>
+    /// How long a close of a connection that is not on this process waits for the process that
+    /// holds it to answer; without an answer in that time the answer is <c>404</c>.
+    /// </summary>
+    public static readonly TimeSpan RemoteAnswerWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// A connection of this process is closed here; otherwise the close goes to every process
+    /// through the cluster bus, and the one that holds the connection (signed in or anonymous)
+    /// answers. No answer within <see cref="RemoteAnswerWait"/> (no such connection, or its
+    /// process is gone) is <c>404</c>.
+    /// </summary>
     private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseConnection(string connectionId, ConnectionRegistry registry,
-        IPresenceStore presence, IClusterBus bus, string? reason = null)
+        IClusterBus bus, ClusterReplies replies, string? reason = null)
     {
         if (CheckReason(reason) is { } invalid) return invalid;
         if (await registry.CloseAsync(connectionId, Reason(reason)))
         {
             return TypedResults.Ok(new CloseResult(1));
         }
-        if (connectionId.Length > 200 || await presence.GetConnectionUserAsync(connectionId) is null)
+        if (connectionId.Length <= 200 && bus.ReachesOtherProcesses)
         {
-            return ApiProblems.Problem(new(ErrorCodes.ConnectionNotFound, "No open connection has that id."));
+            var (id, answered) = replies.Expect();
+            try
+            {
+                await bus.SendAsync(new CloseConnectionCommand(connectionId, Reason(reason)) { ReplyTo = id });
+                await answered.WaitAsync(RemoteAnswerWait);
+                return TypedResults.Ok(new CloseResult(1));
+            }
+            catch (TimeoutException)
+            {
+                // Nobody holds it (or its process is gone): not found.
+            }
+            finally
+            {
+                replies.Forget(id);
+            }
         }
-        await bus.SendAsync(new CloseConnectionCommand(connectionId, Reason(reason)));
-        return TypedResults.Ok(new CloseResult(1));
+        return ApiProblems.Problem(new(ErrorCodes.ConnectionNotFound, "No open connection has that id."));
     }
 
     /// <summary>Every process closes the user's connections it holds; the answer counts them from presence.</summary>

@@ -9,7 +9,7 @@ namespace Switchboard.Server.Hubs;
 /// the host starts.
 /// </summary>
 internal sealed class ClusterCommandHandler(IClusterBus bus, ConnectionRegistry registry, IConnectionTracker tracker,
-    ChatMembership membership, ILogger<ClusterCommandHandler> logger) : IHostedService
+    ChatMembership membership, ClusterReplies replies, ILogger<ClusterCommandHandler> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -40,7 +40,16 @@ internal sealed class ClusterCommandHandler(IClusterBus bus, ConnectionRegistry 
             switch (command)
             {
                 case CloseConnectionCommand close:
+                    // Answered once found, not once closed: closing waits up to 5 s for a client
+                    // that stopped reading, and the answer must not (nor fail the close).
+                    var reply = close.ReplyTo is not null && registry.Contains(close.ConnectionId)
+                        ? bus.SendAsync(new ConnectionFoundReply(close.ReplyTo))
+                        : Task.CompletedTask;
                     await registry.CloseAsync(close.ConnectionId, close.Reason);
+                    await reply;
+                    break;
+                case ConnectionFoundReply found:
+                    replies.Answer(found.RequestId);
                     break;
                 case CloseUserCommand close:
                     await Task.WhenAll(tracker.GetUserConnections(close.UserId).Select(id => registry.CloseAsync(id, close.Reason)));

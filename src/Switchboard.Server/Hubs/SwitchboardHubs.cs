@@ -65,6 +65,7 @@ public static class SwitchboardHubs
         // Keep a registry of open connections (for closing them from the HTTP API) around the
         // default lifetime manager.
         services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<ClusterReplies>();
         services.AddSingleton<SlowConsumerGuard>();
         services.TryAddSingleton(typeof(DefaultHubLifetimeManager<>));
         services.TryAddSingleton(new HubLifetimeManagerChoice(typeof(DefaultHubLifetimeManager<>)));

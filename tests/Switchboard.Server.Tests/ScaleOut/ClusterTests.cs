@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Switchboard.Contracts;
 using Switchboard.Server.Tests.Infrastructure;
@@ -11,7 +13,8 @@ public sealed class ThreeNodeCluster : IAsyncLifetime
 {
     public Cluster Cluster { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Cluster = await Cluster.StartAsync(nodes: 3);
+    // The chat hub is open to anonymous users, as in the guide, so a close can be sent to a connection no store knows.
+    public async Task InitializeAsync() => Cluster = await Cluster.StartAsync(nodes: 3, settings: new() { ["Switchboard__AllowAnonymousHubs__0"] = "chat" });
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 }
@@ -221,6 +224,32 @@ public sealed class ClusterTests(ThreeNodeCluster fixture) : IClassFixture<Three
 
         var missing = await _cluster.Http(0).DeleteAsync("/api/connections/no-such-connection");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnAnonymousConnectionIsClosedByIdFromAProcessThatDoesNotHoldIt()
+    {
+        // Anonymous connections are in no shared store: the process that holds one answers the close.
+        var anonymous = new HubConnectionBuilder().WithUrl(_cluster.Nodes[1].BaseUrl + HubRoutes.Chat, o => o.Transports = HttpTransportType.WebSockets).Build();
+        _clients.Add(anonymous);
+        await anonymous.StartedAsync();
+        var neighbour = new HubConnectionBuilder().WithUrl(_cluster.Nodes[1].BaseUrl + HubRoutes.Chat, o => o.Transports = HttpTransportType.WebSockets).Build();
+        _clients.Add(neighbour);
+        await neighbour.StartedAsync();
+        var closed = new TaskCompletionSource<Exception?>();
+        anonymous.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
+
+        var id = anonymous.ConnectionId; // the client forgets it once closed
+        var response = await _cluster.Http(2).DeleteAsync($"/api/connections/{id}?reason=spam");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("closed").GetInt32());
+        Assert.Contains("disconnected: spam", (await closed.Task.DefaultTimeout())?.Message);
+
+        // Once it is gone no process answers, and the same request is not found; the neighbour stays.
+        var again = await _cluster.Http(2).DeleteAsync($"/api/connections/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        Assert.Equal(HubConnectionState.Connected, neighbour.State);
+        await neighbour.InvokeAsync(HubMethods.SendMessage, "guest", "still here").DefaultTimeout();
     }
 
     [Fact]
