@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -186,6 +187,26 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal((group, "dan"), (departure.Group, departure.UserId));
         using var http = cluster.Http(1);
         Assert.Equal(1, (await http.GetFromJsonAsync<GroupPresenceDto>($"/api/groups/{group}/presence").DefaultTimeout())!.Users); // the watcher
+    }
+
+    [Fact]
+    public async Task AConnectionOfAKilledProcessIsNotFoundThoughPresenceStillListsIt()
+    {
+        // Default heartbeats: presence keeps the killed process's connections for its ProcessTimeout.
+        var cluster = Own(await Cluster.StartAsync(nodes: 2));
+        var user = "erin-" + Guid.NewGuid().ToString("N")[..8];
+        var erin = Own(await cluster.ConnectAsync(0, HubRoutes.Chat, user, negotiate: true));
+        var id = erin.ConnectionId!;
+        using var http = cluster.Http(1);
+        await TestTimeouts.Eventually(() => http.GetFromJsonAsync<JsonElement>($"/api/presence/users/{user}").Result
+            .GetProperty("connectionIds").EnumerateArray().Any(c => c.GetString() == id), "presence lists erin's connection");
+
+        await cluster.Nodes[0].KillAsync();
+
+        Assert.Contains(id, (await http.GetFromJsonAsync<JsonElement>($"/api/presence/users/{user}").DefaultTimeout())
+            .GetProperty("connectionIds").EnumerateArray().Select(c => c.GetString()));
+        var response = await http.DeleteAsync($"/api/connections/{id}").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode); // it was "closed: 1" while nothing was closed
     }
 
     [Fact]
