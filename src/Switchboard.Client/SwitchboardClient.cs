@@ -264,7 +264,10 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// Stops following <paramref name="group"/>: nothing more of it is delivered, and no reconnect or
     /// later <see cref="StartAsync"/> subscribes it again. While connected, the server is asked to
     /// unsubscribe the connection too; while not (stopped, closed, reconnecting), there is no
-    /// subscription on the server to end, and forgetting the group is all.
+    /// subscription on the server to end, and forgetting the group is all. The same holds when the
+    /// connection drops during the server call: the server ends a closed connection's
+    /// subscriptions itself, so the call completes instead of failing. A refusal by the server
+    /// (<see cref="HubException"/>) still throws.
     /// </summary>
     public async Task UnsubscribeAsync(string group, CancellationToken cancellationToken = default)
     {
@@ -273,7 +276,15 @@ public sealed class SwitchboardClient : IAsyncDisposable
         {
             return;
         }
-        await Connection.InvokeAsync(HubMethods.Unsubscribe, group, cancellationToken);
+        try
+        {
+            await Connection.InvokeAsync(HubMethods.Unsubscribe, group, cancellationToken);
+        }
+        catch (Exception e) when (e is not HubException && !cancellationToken.IsCancellationRequested
+            && Connection.State != HubConnectionState.Connected)
+        {
+            // The connection the call went on is gone, and its subscriptions with it.
+        }
     }
 
     /// <summary>Publishes to a group; completes with the acknowledgement once the message is durable. Pass an <paramref name="id"/> to make retries safe.</summary>

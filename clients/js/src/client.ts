@@ -287,7 +287,14 @@ export class SwitchboardClient {
       if (state) this.forget(group, state);
     });
     if (this.connection.state !== signalR.HubConnectionState.Connected) return;
-    await this.connection.invoke("Unsubscribe", group);
+    try {
+      await this.connection.invoke("Unsubscribe", group);
+    } catch (error) {
+      // The connection the call went on is gone, and the server ends a closed connection's
+      // subscriptions itself: nothing is left to undo. A refusal on a live connection still throws.
+      if (this.connection.state !== signalR.HubConnectionState.Connected) return;
+      throw error;
+    }
   }
 
   /** Publishes; resolves with the acknowledgement once the message is durable. An `id` makes retries safe. */

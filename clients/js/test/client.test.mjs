@@ -284,6 +284,49 @@ test("a client stopped and started again follows its groups from where it was, a
   }
 });
 
+test("an unsubscribe whose connection drops during the call resolves, and the group is not followed after the reconnect", async () => {
+  const ended = group();
+  const kept = group();
+  const proxy = await startProxy(server.baseUrl);
+  const c = new SwitchboardClient({
+    url: proxy.url + "/hubs/chat",
+    accessTokenFactory: () => readerToken,
+    reconnectDelays: Array(200).fill(50), // attempts fail while the proxy refuses, and must not run out
+    logLevel: signalR.LogLevel.None,
+  });
+  const events = recordGroups(c);
+  const publisher = await plainPublisher(server.baseUrl);
+  try {
+    await withTimeout(c.start(), TIMEOUT, "start");
+    await c.subscribe(ended);
+    await c.subscribe(kept);
+
+    // The Unsubscribe invocation leaves the client and never reaches the server; then the connection drops.
+    proxy.dropping = true;
+    const sent = withTimeout(proxy.nextDropped(), TIMEOUT, "the Unsubscribe invocation sent");
+    const unsubscribe = c.unsubscribe(ended);
+    await sent;
+    proxy.refusing = true;
+    proxy.cutAll();
+    await withTimeout(unsubscribe, TIMEOUT, "unsubscribe"); // it used to reject with the dropped connection's error
+    assert.equal(c.positionOf(ended), undefined);
+    const resubscribed = withTimeout(new Promise((r) => c.on("resubscribed", r)), TIMEOUT, "resubscribed");
+    proxy.dropping = false;
+    proxy.refusing = false;
+    await resubscribed;
+
+    // Published in this order by one connection: had the ended group been subscribed again, its
+    // message would reach the client before the kept group's.
+    const first = delivered(c, kept, 1, events);
+    await publishRange(publisher, ended, 1, 1);
+    await publishRange(publisher, kept, 1, 1);
+    await first;
+    assert.equal(events[ended], undefined);
+  } finally {
+    await Promise.all([c.stop(), publisher.stop(), proxy.close()]);
+  }
+});
+
 /**
  * Makes the server stop delivering `g` to the client's connection while `meanwhile` runs, then
  * deliver again, without the client knowing: its next live envelope is beyond the next offset, as

@@ -1,11 +1,12 @@
-// A loopback TCP forwarder whose connections a test can reset (as a dropped network does) and
-// whose door it can close for a while.
+// A loopback TCP forwarder whose connections a test can reset (as a dropped network does), whose
+// door it can close for a while, and which can drop what clients send (a network that stopped
+// carrying it).
 import net from "node:net";
 
 export async function startProxy(upstreamUrl) {
   const upstream = new URL(upstreamUrl);
   const pairs = new Set();
-  const state = { refusing: false, accepted: 0 };
+  const state = { refusing: false, accepted: 0, dropping: false, onDropped: undefined };
   const server = net.createServer((client) => {
     state.accepted++;
     if (state.refusing) {
@@ -22,7 +23,15 @@ export async function startProxy(upstreamUrl) {
     };
     client.on("error", drop).on("close", drop);
     target.on("error", drop).on("close", drop);
-    client.pipe(target);
+    client.on("data", (chunk) => {
+      if (!state.dropping) {
+        target.write(chunk);
+        return;
+      }
+      const dropped = state.onDropped;
+      state.onDropped = undefined;
+      dropped?.();
+    });
     target.pipe(client);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -30,6 +39,10 @@ export async function startProxy(upstreamUrl) {
     url: `http://127.0.0.1:${server.address().port}`,
     get accepted() { return state.accepted; },
     set refusing(value) { state.refusing = value; },
+    /** While true, what clients send is dropped instead of forwarded. */
+    set dropping(value) { state.dropping = value; },
+    /** Resolves when data from a client is next dropped. */
+    nextDropped() { return new Promise((resolve) => { state.onDropped = resolve; }); },
     /** Resets every open connection in both directions. */
     cutAll() {
       for (const { client, target } of pairs) {
