@@ -10,24 +10,30 @@ namespace Switchboard.Core.Cluster;
 [JsonDerivedType(typeof(CloseConnectionCommand), "close-connection")]
 [JsonDerivedType(typeof(CloseUserCommand), "close-user")]
 [JsonDerivedType(typeof(UserGroupCommand), "user-group")]
-[JsonDerivedType(typeof(ConnectionFoundReply), "connection-found")]
+[JsonDerivedType(typeof(ConnectionsFoundReply), "connections-found")]
 public abstract record ClusterCommand;
 
 /// <summary>
 /// Close one connection with a close reason. With <see cref="ReplyTo"/>, the process that holds
-/// the connection answers with a <see cref="ConnectionFoundReply"/> carrying it, so the sender
-/// learns that the connection exists somewhere (anonymous connections are in no shared store).
+/// the connection answers with a <see cref="ConnectionsFoundReply"/>, so the sender learns that
+/// the connection exists somewhere (anonymous connections are in no shared store).
 /// </summary>
 public sealed record CloseConnectionCommand(string ConnectionId, string Reason) : ClusterCommand
 {
     public string? ReplyTo { get; init; }
 }
 
-/// <summary>The answer to a <see cref="CloseConnectionCommand"/> with a reply id: the process that holds the connection is closing it.</summary>
-public sealed record ConnectionFoundReply(string RequestId) : ClusterCommand;
+/// <summary>
+/// Close every connection of a user with a close reason. With <see cref="ReplyTo"/>, each process
+/// that holds some answers with a <see cref="ConnectionsFoundReply"/> saying how many.
+/// </summary>
+public sealed record CloseUserCommand(string UserId, string Reason) : ClusterCommand
+{
+    public string? ReplyTo { get; init; }
+}
 
-/// <summary>Close every connection of a user with a close reason.</summary>
-public sealed record CloseUserCommand(string UserId, string Reason) : ClusterCommand;
+/// <summary>The answer to a close sent with a reply id: one process found <paramref name="Count"/> of the connections and is closing them.</summary>
+public sealed record ConnectionsFoundReply(string RequestId, int Count) : ClusterCommand;
 
 /// <summary>A user-level membership was added (<see cref="Added"/>) or removed: apply it to the user's open connections.</summary>
 public sealed record UserGroupCommand(string UserId, string Group, bool Added) : ClusterCommand;

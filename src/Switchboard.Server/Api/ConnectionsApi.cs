@@ -39,8 +39,9 @@ public static class ConnectionsApi
     }
 
     /// <summary>
-    /// How long a close of a connection that is not on this process waits for the process that
-    /// holds it to answer; without an answer in that time the answer is <c>404</c>.
+    /// How long a close sent to the other processes waits for the processes that hold the
+    /// connections to answer. A process that has not answered by then (it is gone, or cut off
+    /// from Redis) counts as holding none.
     /// </summary>
     public static readonly TimeSpan RemoteAnswerWait = TimeSpan.FromSeconds(2);
 
@@ -58,36 +59,54 @@ public static class ConnectionsApi
         {
             return TypedResults.Ok(new CloseResult(1));
         }
-        if (connectionId.Length <= 200 && bus.ReachesOtherProcesses)
+        if (connectionId.Length <= 200 && bus.ReachesOtherProcesses
+            && await SendAndCountAsync(bus, replies, 1, id => new CloseConnectionCommand(connectionId, Reason(reason)) { ReplyTo = id }) > 0)
         {
-            var (id, answered) = replies.Expect();
-            try
-            {
-                await bus.SendAsync(new CloseConnectionCommand(connectionId, Reason(reason)) { ReplyTo = id });
-                await answered.WaitAsync(RemoteAnswerWait);
-                return TypedResults.Ok(new CloseResult(1));
-            }
-            catch (TimeoutException)
-            {
-                // Nobody holds it (or its process is gone): not found.
-            }
-            finally
-            {
-                replies.Forget(id);
-            }
+            return TypedResults.Ok(new CloseResult(1));
         }
         return ApiProblems.Problem(new(ErrorCodes.ConnectionNotFound, "No open connection has that id."));
     }
 
-    /// <summary>Every process closes the user's connections it holds; the answer counts them from presence.</summary>
+    /// <summary>
+    /// Every process closes the user's connections it holds and answers how many; the answer
+    /// sums them. Presence says how many to expect, so the wait ends as soon as all are found.
+    /// </summary>
     private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseUser(string userId, IPresenceStore presence, IClusterBus bus,
-        string? reason = null)
+        ClusterReplies replies, string? reason = null)
     {
         if (InputRules.CheckUserId(userId) is { } badUser) return ApiProblems.Problem(badUser);
         if (CheckReason(reason) is { } invalid) return invalid;
-        var open = (await presence.GetUserAsync(userId)).Connections;
-        await bus.SendAsync(new CloseUserCommand(userId, Reason(reason)));
-        return TypedResults.Ok(new CloseResult(open));
+        var expected = (await presence.GetUserAsync(userId)).Connections;
+        var closed = await SendAndCountAsync(bus, replies, expected, id => new CloseUserCommand(userId, Reason(reason)) { ReplyTo = id });
+        return TypedResults.Ok(new CloseResult(closed));
+    }
+
+    /// <summary>
+    /// Sends a close with a new reply id and counts the connections the answers report: at once
+    /// in one process (its handler has answered when the send completes), otherwise until they
+    /// reach <paramref name="expected"/> or <see cref="RemoteAnswerWait"/> has passed.
+    /// </summary>
+    private static async Task<int> SendAndCountAsync(IClusterBus bus, ClusterReplies replies, int expected, Func<string, ClusterCommand> command)
+    {
+        int found;
+        var (id, enough) = replies.Expect(Math.Max(expected, 1));
+        try
+        {
+            await bus.SendAsync(command(id));
+            if (bus.ReachesOtherProcesses && expected > 0)
+            {
+                await enough.WaitAsync(RemoteAnswerWait);
+            }
+        }
+        catch (TimeoutException)
+        {
+            // Those that answered are counted; a process that did not holds none we know of.
+        }
+        finally
+        {
+            found = replies.Take(id); // also when the send failed (Redis away): no request stays behind
+        }
+        return found;
     }
 
     private static string Reason(string? reason) =>

@@ -33,6 +33,20 @@ internal sealed class ClusterCommandHandler(IClusterBus bus, ConnectionRegistry 
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// Closes the connections this process holds and, when asked, answers how many it found:
+    /// once found, not once closed, since a close waits up to 5 s for a client that stopped
+    /// reading, and the answer must not (nor fail the closes).
+    /// </summary>
+    private async Task CloseAndAnswerAsync(IReadOnlyList<string> connectionIds, string reason, string? replyTo)
+    {
+        var answer = replyTo is not null && connectionIds.Count > 0
+            ? bus.SendAsync(new ConnectionsFoundReply(replyTo, connectionIds.Count))
+            : Task.CompletedTask;
+        await Task.WhenAll(connectionIds.Select(id => registry.CloseAsync(id, reason)));
+        await answer;
+    }
+
     private async Task HandleAsync(ClusterCommand command)
     {
         try
@@ -40,19 +54,13 @@ internal sealed class ClusterCommandHandler(IClusterBus bus, ConnectionRegistry 
             switch (command)
             {
                 case CloseConnectionCommand close:
-                    // Answered once found, not once closed: closing waits up to 5 s for a client
-                    // that stopped reading, and the answer must not (nor fail the close).
-                    var reply = close.ReplyTo is not null && registry.Contains(close.ConnectionId)
-                        ? bus.SendAsync(new ConnectionFoundReply(close.ReplyTo))
-                        : Task.CompletedTask;
-                    await registry.CloseAsync(close.ConnectionId, close.Reason);
-                    await reply;
-                    break;
-                case ConnectionFoundReply found:
-                    replies.Answer(found.RequestId);
+                    await CloseAndAnswerAsync(registry.Contains(close.ConnectionId) ? [close.ConnectionId] : [], close.Reason, close.ReplyTo);
                     break;
                 case CloseUserCommand close:
-                    await Task.WhenAll(tracker.GetUserConnections(close.UserId).Select(id => registry.CloseAsync(id, close.Reason)));
+                    await CloseAndAnswerAsync([.. tracker.GetUserConnections(close.UserId).Where(registry.Contains)], close.Reason, close.ReplyTo);
+                    break;
+                case ConnectionsFoundReply found:
+                    replies.Answer(found.RequestId, found.Count);
                     break;
                 case UserGroupCommand change:
                     await membership.ApplyUserGroupAsync(change);

@@ -4,32 +4,50 @@ namespace Switchboard.Server.Hubs;
 
 /// <summary>
 /// The answers this process waits for to cluster commands it sent with a reply id
-/// (<see cref="Core.Cluster.ConnectionFoundReply"/>): each request has its own id, and an answer
-/// to a request nobody waits for any more is dropped.
+/// (<see cref="Core.Cluster.ConnectionsFoundReply"/>): each request has its own id, counts the
+/// connections its answers report, and completes once they reach what the request expects. An
+/// answer to a request nobody waits for any more is dropped.
 /// </summary>
 public sealed class ClusterReplies
 {
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiting = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Request> _waiting = new(StringComparer.Ordinal);
 
-    /// <summary>A new request id and the task its first answer completes; call <see cref="Forget"/> when done waiting.</summary>
-    public (string Id, Task Answered) Expect()
+    private sealed class Request(int expected)
     {
-        var id = Guid.NewGuid().ToString("N");
-        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _waiting[id] = answered;
-        return (id, answered.Task);
-    }
+        private int _found;
+        public readonly TaskCompletionSource Enough = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void Answer(string id)
-    {
-        if (_waiting.TryGetValue(id, out var answered))
+        public int Found => Volatile.Read(ref _found);
+
+        public void Add(int count)
         {
-            answered.TrySetResult();
+            if (Interlocked.Add(ref _found, count) >= expected)
+            {
+                Enough.TrySetResult();
+            }
         }
     }
 
-    public void Forget(string id) => _waiting.TryRemove(id, out _);
+    /// <summary>
+    /// A new request id, and a task that completes once answers have reported
+    /// <paramref name="expected"/> connections; call <see cref="Take"/> when done waiting.
+    /// </summary>
+    public (string Id, Task Enough) Expect(int expected)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var request = new Request(expected);
+        _waiting[id] = request;
+        return (id, request.Enough.Task);
+    }
 
-    /// <summary>Requests still waiting (tests).</summary>
-    internal int Waiting => _waiting.Count;
+    public void Answer(string id, int count)
+    {
+        if (_waiting.TryGetValue(id, out var request))
+        {
+            request.Add(count);
+        }
+    }
+
+    /// <summary>Stops waiting for <paramref name="id"/>; returns the connections its answers reported.</summary>
+    public int Take(string id) => _waiting.TryRemove(id, out var request) ? request.Found : 0;
 }

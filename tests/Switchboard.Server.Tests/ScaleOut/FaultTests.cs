@@ -190,23 +190,31 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AConnectionOfAKilledProcessIsNotFoundThoughPresenceStillListsIt()
+    public async Task ConnectionsOfAKilledProcessAreNeitherFoundNorCountedAsClosedThoughPresenceStillListsThem()
     {
         // Default heartbeats: presence keeps the killed process's connections for its ProcessTimeout.
         var cluster = Own(await Cluster.StartAsync(nodes: 2));
         var user = "erin-" + Guid.NewGuid().ToString("N")[..8];
-        var erin = Own(await cluster.ConnectAsync(0, HubRoutes.Chat, user, negotiate: true));
-        var id = erin.ConnectionId!;
+        var onKilled = Own(await cluster.ConnectAsync(0, HubRoutes.Chat, user, negotiate: true));
+        var onSurvivor = Own(await cluster.ConnectAsync(1, HubRoutes.Chat, user));
+        var id = onKilled.ConnectionId!;
         using var http = cluster.Http(1);
-        await TestTimeouts.Eventually(() => http.GetFromJsonAsync<JsonElement>($"/api/presence/users/{user}").Result
-            .GetProperty("connectionIds").EnumerateArray().Any(c => c.GetString() == id), "presence lists erin's connection");
+        async Task<string?[]> ListedAsync() => (await http.GetFromJsonAsync<JsonElement>($"/api/presence/users/{user}").DefaultTimeout())
+            .GetProperty("connectionIds").EnumerateArray().Select(c => c.GetString()).ToArray();
+        await TestTimeouts.Eventually(() => ListedAsync().Result.Length == 2, "presence lists both of erin's connections");
 
         await cluster.Nodes[0].KillAsync();
 
-        Assert.Contains(id, (await http.GetFromJsonAsync<JsonElement>($"/api/presence/users/{user}").DefaultTimeout())
-            .GetProperty("connectionIds").EnumerateArray().Select(c => c.GetString()));
-        var response = await http.DeleteAsync($"/api/connections/{id}").DefaultTimeout();
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode); // it was "closed: 1" while nothing was closed
+        Assert.Contains(id, await ListedAsync());
+        var one = await http.DeleteAsync($"/api/connections/{id}").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, one.StatusCode); // it was "closed: 1" while nothing was closed
+
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        onSurvivor.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+        var all = await http.DeleteAsync($"/api/users/{user}/connections").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, all.StatusCode);
+        Assert.Equal(1, (await all.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("closed").GetInt32()); // was presence's 2
+        await closed.Task.DefaultTimeout();
     }
 
     [Fact]
