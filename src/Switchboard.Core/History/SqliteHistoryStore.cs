@@ -219,7 +219,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         List<string> groups;
         using (var connection = OpenReaderConnection())
         {
-            groups = ReadGroupNames(connection);
+            groups = ReadTrimCandidates(connection, ageCutoff);
         }
 
         var removed = 0;
@@ -955,9 +955,22 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
             : new StreamPosition(0, EpochFor(group));
     }
 
-    private static List<string> ReadGroupNames(SqliteConnection connection)
+    /// <summary>
+    /// The groups retention has something to remove from, chosen on a reader connection so the
+    /// writer (and the appends queued behind it) only spends time on those: a group whose oldest
+    /// message is older than the age cutoff, or that keeps more than the count allows. Offsets are
+    /// contiguous from the oldest retained to the newest, so each test is a seek or two on the
+    /// primary key. The writer decides again under its lock what to remove.
+    /// </summary>
+    private List<string> ReadTrimCandidates(SqliteConnection connection, long ageCutoffTicks)
     {
-        using var select = Command(connection, null, "SELECT name FROM history_groups;");
+        using var select = Command(connection, null, """
+            SELECT g.name FROM history_groups g
+            WHERE (SELECT m.timestamp FROM history_messages m WHERE m.group_name = g.name ORDER BY m.message_offset LIMIT 1) < $cutoff
+               OR (SELECT MAX(m.message_offset) FROM history_messages m WHERE m.group_name = g.name)
+                  - (SELECT MIN(m.message_offset) FROM history_messages m WHERE m.group_name = g.name) >= $max;
+            """, "$cutoff", "$max");
+        Bind(select, ageCutoffTicks, (long)_options.MaxMessagesPerGroup);
         using var rows = select.ExecuteReader();
         var names = new List<string>();
         while (rows.Read())
@@ -965,6 +978,14 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
             names.Add(rows.GetString(0));
         }
         return names;
+    }
+
+    /// <summary>The groups the next retention pass would hand to the writer (tests).</summary>
+    internal List<string> TrimCandidates()
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        using var connection = OpenReaderConnection();
+        return ReadTrimCandidates(connection, now.Ticks - Math.Min(_options.MaxAge.Ticks, now.Ticks));
     }
 
     /// <summary>Reads columns offset, sender id, sender name, timestamp, payload starting at <paramref name="first"/>.</summary>

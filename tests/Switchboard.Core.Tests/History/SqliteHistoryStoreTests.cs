@@ -444,6 +444,36 @@ public sealed class SqliteHistoryStoreTests(ITestOutputHelper output) : HistoryS
     }
 
     [Fact]
+    public async Task RetentionHandsTheWriterOnlyTheGroupsWithSomethingToRemove()
+    {
+        var options = TestOptions();
+        options.MaxAge = TimeSpan.FromHours(1);
+        options.MaxMessagesPerGroup = 3;
+        var store = await OpenSqliteAsync(options);
+        await store.AppendAsync(Message("stale", "s1")).DefaultTimeout();
+        Time.Advance(TimeSpan.FromMinutes(61));
+        await store.AppendAsync(Message("stale", "s2")).DefaultTimeout();
+        for (var i = 1; i <= 3; i++)
+        {
+            await store.AppendAsync(Message("full", $"f{i}")).DefaultTimeout(); // exactly the count: nothing to remove
+        }
+        for (var i = 1; i <= 5; i++)
+        {
+            await store.AppendAsync(Message("busy", $"b{i}")).DefaultTimeout();
+        }
+        await store.AppendAsync(Message("quiet", "q1")).DefaultTimeout();
+
+        var candidates = ((SqliteHistoryStore)store).TrimCandidates();
+        Assert.Equal(["busy", "stale"], candidates.Order());
+
+        Assert.Equal(3, await store.TrimAsync().DefaultTimeout()); // s1, b1 and b2
+        Assert.Empty(((SqliteHistoryStore)store).TrimCandidates());
+        Assert.Equal([3L, 4, 5], (await store.ReadAsync("busy", 0, 10).DefaultTimeout()).Messages.Select(m => m.Offset));
+        Assert.Equal(3, (await store.ReadAsync("full", 0, 10).DefaultTimeout()).Messages.Count);
+        Assert.Equal("s2", Assert.Single((await store.ReadAsync("stale", 0, 10).DefaultTimeout()).Messages).Id);
+    }
+
+    [Fact]
     public async Task OffsetsContinueAfterRetentionRemovedEveryMessageAndARestart()
     {
         var options = TestOptions();
