@@ -279,7 +279,9 @@ export class SwitchboardClient {
    * Stops following `group`: nothing more of it is delivered, and no reconnect or later `start`
    * subscribes it again. While connected, the server is asked to unsubscribe the connection too;
    * while not (stopped, closed, reconnecting), there is no subscription on the server to end, and
-   * forgetting the group is all.
+   * forgetting the group is all. The same holds when the connection drops during the server call:
+   * the server ends a closed connection's subscriptions itself, so the call resolves instead of
+   * rejecting. A refusal by the server on a live connection still rejects.
    */
   async unsubscribe(group: string): Promise<void> {
     await this.enqueue(async () => {

@@ -230,12 +230,15 @@ public sealed class ClusterTests(ThreeNodeCluster fixture) : IClassFixture<Three
     public async Task AnAnonymousConnectionIsClosedByIdFromAProcessThatDoesNotHoldIt()
     {
         // Anonymous connections are in no shared store: the process that holds one answers the close.
-        var anonymous = new HubConnectionBuilder().WithUrl(_cluster.Nodes[1].BaseUrl + HubRoutes.Chat, o => o.Transports = HttpTransportType.WebSockets).Build();
-        _clients.Add(anonymous);
-        await anonymous.StartedAsync();
-        var neighbour = new HubConnectionBuilder().WithUrl(_cluster.Nodes[1].BaseUrl + HubRoutes.Chat, o => o.Transports = HttpTransportType.WebSockets).Build();
-        _clients.Add(neighbour);
-        await neighbour.StartedAsync();
+        async Task<HubConnection> ConnectAnonymously()
+        {
+            var connection = new HubConnectionBuilder().WithUrl(_cluster.Nodes[1].BaseUrl + HubRoutes.Chat, o => o.Transports = HttpTransportType.WebSockets).Build();
+            _clients.Add(connection);
+            await connection.StartedAsync();
+            return connection;
+        }
+        var anonymous = await ConnectAnonymously();
+        var neighbour = await ConnectAnonymously();
         var closed = new TaskCompletionSource<Exception?>();
         anonymous.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
 
