@@ -17,12 +17,17 @@ public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterB
 {
     private readonly RedisChannel _channel = RedisChannel.Literal(redis.Key("cluster"));
 
-    public bool ReachesOtherProcesses => true;
+    public TimeSpan AnswerTimeout => redis.Options.AnswerTimeout;
 
-    public async Task SendAsync(ClusterCommand command, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Publishes the command; returns the subscribers Redis delivered it to: one per process whose
+    /// subscription is up (this one included), so a process that is gone or cut off from Redis is
+    /// not waited for.
+    /// </summary>
+    public async Task<int> SendAsync(ClusterCommand command, CancellationToken cancellationToken = default)
     {
         var subscriber = await redis.SubscriberAsync();
-        await subscriber.PublishAsync(_channel, JsonSerializer.Serialize(command, JsonSerializerOptions.Web));
+        return (int)await subscriber.PublishAsync(_channel, JsonSerializer.Serialize(command, JsonSerializerOptions.Web));
     }
 
     public event Action? Resumed;

@@ -20,6 +20,13 @@ public sealed class RedisOptions
     /// </summary>
     public TimeSpan ProcessTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a close sent through the HTTP API waits for the answers of the processes it reached
+    /// (each says how many of the connections it holds). Every process that is up answers at once,
+    /// so this matters only for a process that stopped answering. Default 2 seconds.
+    /// </summary>
+    public TimeSpan AnswerTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How long a Redis command may take before it fails. Default 5 seconds.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

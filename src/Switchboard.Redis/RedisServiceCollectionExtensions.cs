@@ -51,6 +51,8 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
             failures.Add(Prefix + "ProcessTimeout must be at least twice HeartbeatInterval.");
         if (o.CommandTimeout < TimeSpan.FromMilliseconds(100) || o.CommandTimeout > TimeSpan.FromMinutes(1))
             failures.Add(Prefix + "CommandTimeout must be between 00:00:00.100 and 00:01:00.");
+        if (o.AnswerTimeout < TimeSpan.FromMilliseconds(100) || o.AnswerTimeout > TimeSpan.FromMinutes(1))
+            failures.Add(Prefix + "AnswerTimeout must be between 00:00:00.100 and 00:01:00.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -160,7 +160,7 @@ public sealed partial class DocumentationTests(SwitchboardFactory server) : ICla
         {
             foreach (var failure in validator.Validate(null, history).Failures ?? []) yield return failure;
         }
-        var redis = new RedisOptions { ChannelPrefix = "two words", HeartbeatInterval = TimeSpan.Zero, ProcessTimeout = TimeSpan.FromSeconds(-1), CommandTimeout = TimeSpan.Zero };
+        var redis = new RedisOptions { ChannelPrefix = "two words", HeartbeatInterval = TimeSpan.Zero, ProcessTimeout = TimeSpan.FromSeconds(-1), CommandTimeout = TimeSpan.Zero, AnswerTimeout = TimeSpan.Zero };
         foreach (var failure in new RedisOptionsValidator().Validate(null, redis).Failures ?? []) yield return failure;
     }
 

@@ -14,9 +14,10 @@ namespace Switchboard.Core.Cluster;
 public abstract record ClusterCommand;
 
 /// <summary>
-/// Close one connection with a close reason. With <see cref="ReplyTo"/>, the process that holds
-/// the connection answers with a <see cref="ConnectionsFoundReply"/>, so the sender learns that
-/// the connection exists somewhere (anonymous connections are in no shared store).
+/// Close one connection with a close reason. With <see cref="ReplyTo"/>, every process that
+/// receives it answers with a <see cref="ConnectionsFoundReply"/>: 1 when it holds the connection,
+/// 0 when not, so the sender learns at once that the connection exists somewhere (anonymous
+/// connections are in no shared store) or nowhere.
 /// </summary>
 public sealed record CloseConnectionCommand(string ConnectionId, string Reason) : ClusterCommand
 {
@@ -24,15 +25,18 @@ public sealed record CloseConnectionCommand(string ConnectionId, string Reason) 
 }
 
 /// <summary>
-/// Close every connection of a user with a close reason. With <see cref="ReplyTo"/>, each process
-/// that holds some answers with a <see cref="ConnectionsFoundReply"/> saying how many.
+/// Close every connection of a user with a close reason. With <see cref="ReplyTo"/>, every process
+/// that receives it answers with a <see cref="ConnectionsFoundReply"/> saying how many it holds (0 included).
 /// </summary>
 public sealed record CloseUserCommand(string UserId, string Reason) : ClusterCommand
 {
     public string? ReplyTo { get; init; }
 }
 
-/// <summary>The answer to a close sent with a reply id: one process found <paramref name="Count"/> of the connections and is closing them.</summary>
+/// <summary>
+/// The answer of one process to a close sent with a reply id: it found <paramref name="Count"/> of
+/// the connections (possibly none) and is closing them.
+/// </summary>
 public sealed record ConnectionsFoundReply(string RequestId, int Count) : ClusterCommand;
 
 /// <summary>A user-level membership was added (<see cref="Added"/>) or removed: apply it to the user's open connections.</summary>
@@ -47,12 +51,18 @@ public sealed record UserGroupCommand(string UserId, string Group, bool Added) :
 public interface IClusterBus
 {
     /// <summary>
-    /// Whether commands reach other processes. When false (one process), every handler has run
-    /// when <see cref="SendAsync"/> completes, so a reply that has not come by then never will.
+    /// Sends <paramref name="command"/> to every process; returns how many processes it reached,
+    /// this one included, as far as the transport can tell (Redis: the subscribers of the
+    /// channel). A sender that asked for answers waits for that many, at most <see cref="AnswerTimeout"/>.
     /// </summary>
-    bool ReachesOtherProcesses { get; }
+    Task<int> SendAsync(ClusterCommand command, CancellationToken cancellationToken = default);
 
-    Task SendAsync(ClusterCommand command, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// How long a sender waits for the answers of the processes a command reached. Zero when every
+    /// handler has run by the time <see cref="SendAsync"/> completes (one process), so an answer
+    /// that has not come by then never will.
+    /// </summary>
+    TimeSpan AnswerTimeout { get; }
 
     /// <summary>Registers the handler this process runs for every command. Call once, at start-up.</summary>
     void OnCommand(Func<ClusterCommand, Task> handler);
@@ -70,9 +80,10 @@ public sealed class LocalClusterBus : IClusterBus
 {
     private readonly List<Func<ClusterCommand, Task>> _handlers = [];
 
-    public bool ReachesOtherProcesses => false;
+    public TimeSpan AnswerTimeout => TimeSpan.Zero;
 
-    public async Task SendAsync(ClusterCommand command, CancellationToken cancellationToken = default)
+    /// <summary>Runs the handlers, one after the other; the command reached this process, so 1.</summary>
+    public async Task<int> SendAsync(ClusterCommand command, CancellationToken cancellationToken = default)
     {
         Func<ClusterCommand, Task>[] handlers;
         lock (_handlers) handlers = [.. _handlers];
@@ -80,6 +91,7 @@ public sealed class LocalClusterBus : IClusterBus
         {
             await handler(command);
         }
+        return 1;
     }
 
     public void OnCommand(Func<ClusterCommand, Task> handler)

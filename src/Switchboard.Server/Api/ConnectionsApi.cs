@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Switchboard.Contracts;
 using Switchboard.Core.Cluster;
-using Switchboard.Core.Presence;
 using Switchboard.Core.Validation;
 using Switchboard.Server.Authentication;
 using Switchboard.Server.Hubs;
@@ -39,17 +38,9 @@ public static class ConnectionsApi
     }
 
     /// <summary>
-    /// How long a close sent to the other processes waits for the processes that hold the
-    /// connections to answer. A process that has not answered by then (it is gone, or cut off
-    /// from Redis) counts as holding none.
-    /// </summary>
-    public static readonly TimeSpan RemoteAnswerWait = TimeSpan.FromSeconds(2);
-
-    /// <summary>
     /// A connection of this process is closed here; otherwise the close goes to every process
-    /// through the cluster bus, and the one that holds the connection (signed in or anonymous)
-    /// answers. No answer within <see cref="RemoteAnswerWait"/> (no such connection, or its
-    /// process is gone) is <c>404</c>.
+    /// through the cluster bus, and each answers whether it holds the connection (signed in or
+    /// anonymous). None does (no such connection, or its process is gone or cut off) is <c>404</c>.
     /// </summary>
     private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseConnection(string connectionId, ConnectionRegistry registry,
         IClusterBus bus, ClusterReplies replies, string? reason = null)
@@ -59,44 +50,37 @@ public static class ConnectionsApi
         {
             return TypedResults.Ok(new CloseResult(1));
         }
-        if (connectionId.Length <= 200 && bus.ReachesOtherProcesses
-            && await SendAndCountAsync(bus, replies, 1, id => new CloseConnectionCommand(connectionId, Reason(reason)) { ReplyTo = id }) > 0)
+        if (connectionId.Length <= 200
+            && await SendAndCountAsync(bus, replies, replies.Expect(enoughFound: 1), id => new CloseConnectionCommand(connectionId, Reason(reason)) { ReplyTo = id }) > 0)
         {
             return TypedResults.Ok(new CloseResult(1));
         }
         return ApiProblems.Problem(new(ErrorCodes.ConnectionNotFound, "No open connection has that id."));
     }
 
-    /// <summary>
-    /// Every process closes the user's connections it holds and answers how many; the answer
-    /// sums them. Presence says how many to expect, so the wait ends as soon as all are found.
-    /// </summary>
-    private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseUser(string userId, IPresenceStore presence, IClusterBus bus,
+    /// <summary>Every process closes the user's connections it holds and answers how many; the answer sums them.</summary>
+    private static async Task<Results<Ok<CloseResult>, ProblemHttpResult>> CloseUser(string userId, IClusterBus bus,
         ClusterReplies replies, string? reason = null)
     {
         if (InputRules.CheckUserId(userId) is { } badUser) return ApiProblems.Problem(badUser);
         if (CheckReason(reason) is { } invalid) return invalid;
-        var expected = (await presence.GetUserAsync(userId)).Connections;
-        var closed = await SendAndCountAsync(bus, replies, expected, id => new CloseUserCommand(userId, Reason(reason)) { ReplyTo = id });
+        var closed = await SendAndCountAsync(bus, replies, replies.Expect(), id => new CloseUserCommand(userId, Reason(reason)) { ReplyTo = id });
         return TypedResults.Ok(new CloseResult(closed));
     }
 
     /// <summary>
-    /// Sends a close with a new reply id and counts the connections the answers report: at once
-    /// in one process (its handler has answered when the send completes), otherwise until they
-    /// reach <paramref name="expected"/> or <see cref="RemoteAnswerWait"/> has passed.
+    /// Sends a close with <paramref name="request"/>'s reply id and counts the connections the
+    /// answers report, until every process the close reached has answered (at once in one
+    /// process, whose handler has answered when the send completes), the request found what it
+    /// looks for, or the bus's <see cref="IClusterBus.AnswerTimeout"/> has passed.
     /// </summary>
-    private static async Task<int> SendAndCountAsync(IClusterBus bus, ClusterReplies replies, int expected, Func<string, ClusterCommand> command)
+    private static async Task<int> SendAndCountAsync(IClusterBus bus, ClusterReplies replies, ClusterReplies.Request request,
+        Func<string, ClusterCommand> command)
     {
-        int found;
-        var (id, enough) = replies.Expect(Math.Max(expected, 1));
         try
         {
-            await bus.SendAsync(command(id));
-            if (bus.ReachesOtherProcesses && expected > 0)
-            {
-                await enough.WaitAsync(RemoteAnswerWait);
-            }
+            request.Reached(await bus.SendAsync(command(request.Id)));
+            await request.Done.WaitAsync(bus.AnswerTimeout);
         }
         catch (TimeoutException)
         {
@@ -104,9 +88,9 @@ public static class ConnectionsApi
         }
         finally
         {
-            found = replies.Take(id); // also when the send failed (Redis away): no request stays behind
+            replies.Take(request); // also when the send failed (Redis away): no request stays behind
         }
-        return found;
+        return request.Found;
     }
 
     private static string Reason(string? reason) =>

@@ -34,13 +34,14 @@ internal sealed class ClusterCommandHandler(IClusterBus bus, ConnectionRegistry 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
-    /// Closes the connections this process holds and, when asked, answers how many it found:
-    /// once found, not once closed, since a close waits up to 5 s for a client that stopped
-    /// reading, and the answer must not (nor fail the closes).
+    /// Closes the connections this process holds and, when asked, answers how many it found
+    /// (0 too: the sender waits for every process the close reached): once found, not once
+    /// closed, since a close waits up to 5 s for a client that stopped reading, and the answer
+    /// must not (nor fail the closes).
     /// </summary>
     private async Task CloseAndAnswerAsync(IReadOnlyList<string> connectionIds, string reason, string? replyTo)
     {
-        var answer = replyTo is not null && connectionIds.Count > 0
+        Task answer = replyTo is not null
             ? bus.SendAsync(new ConnectionsFoundReply(replyTo, connectionIds.Count))
             : Task.CompletedTask;
         await Task.WhenAll(connectionIds.Select(id => registry.CloseAsync(id, reason)));

@@ -4,50 +4,95 @@ namespace Switchboard.Server.Hubs;
 
 /// <summary>
 /// The answers this process waits for to cluster commands it sent with a reply id
-/// (<see cref="Core.Cluster.ConnectionsFoundReply"/>): each request has its own id, counts the
-/// connections its answers report, and completes once they reach what the request expects. An
-/// answer to a request nobody waits for any more is dropped.
+/// (<see cref="Core.Cluster.ConnectionsFoundReply"/>, one from each process the command reached):
+/// each request has its own id, sums the connections its answers report, and is done once every
+/// process it reached has answered, or once the answers report as many connections as it looks
+/// for. An answer to a request nobody waits for any more is dropped.
 /// </summary>
 public sealed class ClusterReplies
 {
     private readonly ConcurrentDictionary<string, Request> _waiting = new(StringComparer.Ordinal);
 
-    private sealed class Request(int expected)
+    /// <summary>One request's answers; its methods may run on any thread, in any order.</summary>
+    public sealed class Request
     {
+        private readonly Lock _lock = new();
+        private readonly int _enoughFound;
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _answers;
         private int _found;
-        public readonly TaskCompletionSource Enough = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int? _reached;
 
-        public int Found => Volatile.Read(ref _found);
+        internal Request(string id, int enoughFound) => (Id, _enoughFound) = (id, enoughFound);
 
-        public void Add(int count)
+        /// <summary>The reply id to send with the command.</summary>
+        public string Id { get; }
+
+        /// <summary>Completes once every process reached has answered, or enough connections were found.</summary>
+        public Task Done => _done.Task;
+
+        /// <summary>The connections the answers so far reported.</summary>
+        public int Found
         {
-            if (Interlocked.Add(ref _found, count) >= expected)
+            get
             {
-                Enough.TrySetResult();
+                lock (_lock) return _found;
+            }
+        }
+
+        /// <summary>How many processes the command reached (known once it was sent; answers may come before).</summary>
+        public void Reached(int processes)
+        {
+            lock (_lock)
+            {
+                _reached = processes;
+                CompleteIfDone();
+            }
+        }
+
+        internal void Answer(int count)
+        {
+            lock (_lock)
+            {
+                _answers++;
+                _found += count;
+                CompleteIfDone();
+            }
+        }
+
+        private void CompleteIfDone()
+        {
+            if (_found >= _enoughFound || _answers >= _reached)
+            {
+                _done.TrySetResult();
             }
         }
     }
 
     /// <summary>
-    /// A new request id, and a task that completes once answers have reported
-    /// <paramref name="expected"/> connections; call <see cref="Take"/> when done waiting.
+    /// A new request. It is done early once its answers report <paramref name="enoughFound"/>
+    /// connections (a close by id looks for one); call <see cref="Take"/> when done waiting.
     /// </summary>
-    public (string Id, Task Enough) Expect(int expected)
+    public Request Expect(int enoughFound = int.MaxValue)
     {
-        var id = Guid.NewGuid().ToString("N");
-        var request = new Request(expected);
-        _waiting[id] = request;
-        return (id, request.Enough.Task);
+        var request = new Request(Guid.NewGuid().ToString("N"), enoughFound);
+        _waiting[request.Id] = request;
+        return request;
     }
 
+    /// <summary>One process's answer to request <paramref name="id"/>: it holds <paramref name="count"/> of the connections.</summary>
     public void Answer(string id, int count)
     {
         if (_waiting.TryGetValue(id, out var request))
         {
-            request.Add(count);
+            request.Answer(count);
         }
     }
 
-    /// <summary>Stops waiting for <paramref name="id"/>; returns the connections its answers reported.</summary>
-    public int Take(string id) => _waiting.TryRemove(id, out var request) ? request.Found : 0;
+    /// <summary>Stops waiting for <paramref name="request"/>; returns the connections its answers reported.</summary>
+    public int Take(Request request)
+    {
+        _waiting.TryRemove(request.Id, out _);
+        return request.Found;
+    }
 }

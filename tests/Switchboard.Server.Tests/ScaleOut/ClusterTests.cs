@@ -13,8 +13,14 @@ public sealed class ThreeNodeCluster : IAsyncLifetime
 {
     public Cluster Cluster { get; private set; } = null!;
 
-    // The chat hub is open to anonymous users, as in the guide, so a close can be sent to a connection no store knows.
-    public async Task InitializeAsync() => Cluster = await Cluster.StartAsync(nodes: 3, settings: new() { ["Switchboard__AllowAnonymousHubs__0"] = "chat" });
+    // The chat hub is open to anonymous users, as in the guide, so a close can be sent to a
+    // connection no store knows. Closes wait at most a minute for the processes' answers, longer
+    // than a test's HTTP client waits (15 s): a close answered only once that wait ran out fails.
+    public async Task InitializeAsync() => Cluster = await Cluster.StartAsync(nodes: 3, settings: new()
+    {
+        ["Switchboard__AllowAnonymousHubs__0"] = "chat",
+        ["Switchboard__Redis__AnswerTimeout"] = "00:01:00",
+    });
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 }
@@ -253,6 +259,34 @@ public sealed class ClusterTests(ThreeNodeCluster fixture) : IClassFixture<Three
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
         Assert.Equal(HubConnectionState.Connected, neighbour.State);
         await neighbour.InvokeAsync(HubMethods.SendMessage, "guest", "still here").DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task EveryProcessAnswersACloseSoNoneFoundIsKnownAtOnceAndAUsersCountIsTheSumOfTheAnswers()
+    {
+        // Each of the three processes answers, with 0 when it holds nothing: nothing waits out the
+        // fixture's minute (the HTTP client gives up after 15 s).
+        Assert.Equal(HttpStatusCode.NotFound, (await _cluster.Http(0).DeleteAsync($"/api/connections/nowhere-{_tag}")).StatusCode);
+        async Task<int> CloseUserAsync(int node, string user)
+        {
+            var response = await _cluster.Http(node).DeleteAsync($"/api/users/{user}/connections");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("closed").GetInt32();
+        }
+        Assert.Equal(0, await CloseUserAsync(1, "nobody-" + _tag));
+
+        // Two connections on one process and one on another, none on the process asked.
+        var user = "spread-" + _tag;
+        var connections = new[] { await Connect(1, HubRoutes.Chat, user), await Connect(1, HubRoutes.Notifications, user), await Connect(2, HubRoutes.Chat, user) };
+        var allClosed = Task.WhenAll(connections.Select(c =>
+        {
+            var closed = new TaskCompletionSource();
+            c.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+            return closed.Task;
+        }));
+        Assert.Equal(3, await CloseUserAsync(0, user));
+        await allClosed.DefaultTimeout();
+        Assert.Equal(0, await CloseUserAsync(0, user));
     }
 
     [Fact]

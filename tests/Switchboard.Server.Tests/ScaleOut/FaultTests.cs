@@ -193,7 +193,9 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task ConnectionsOfAKilledProcessAreNeitherFoundNorCountedAsClosedThoughPresenceStillListsThem()
     {
         // Default heartbeats: presence keeps the killed process's connections for its ProcessTimeout.
-        var cluster = Own(await Cluster.StartAsync(nodes: 2));
+        // Closes wait up to a minute for answers, longer than the test waits: the killed process
+        // must not be waited for at all.
+        var cluster = Own(await Cluster.StartAsync(nodes: 2, settings: new() { ["Switchboard__Redis__AnswerTimeout"] = "00:01:00" }));
         var user = "erin-" + Guid.NewGuid().ToString("N")[..8];
         var onKilled = Own(await cluster.ConnectAsync(0, HubRoutes.Chat, user, negotiate: true));
         var onSurvivor = Own(await cluster.ConnectAsync(1, HubRoutes.Chat, user));
@@ -206,6 +208,11 @@ public sealed class FaultTests(ITestOutputHelper output) : IAsyncLifetime
         await cluster.Nodes[0].KillAsync();
 
         Assert.Contains(id, await ListedAsync());
+        // Redis has dropped the killed process's subscription (its socket closed with it), so a
+        // close reaches the survivor alone.
+        var admin = await cluster.Redis.AdminAsync();
+        await TestTimeouts.Eventually(() => (long)admin.Execute("PUBSUB", "NUMSUB", cluster.Prefix + ":cluster")[1] == 1,
+            "the cluster channel has one subscriber left");
         var one = await http.DeleteAsync($"/api/connections/{id}").DefaultTimeout();
         Assert.Equal(HttpStatusCode.NotFound, one.StatusCode); // it was "closed: 1" while nothing was closed
 
