@@ -12,22 +12,37 @@ namespace Switchboard.Redis;
 /// may well have stayed, so <see cref="Resumed"/> is raised when the subscription is back and
 /// the process reads the user-level memberships again. A close sent meanwhile is not repeated.
 /// A process that starts while Redis is away subscribes once it is back.
+/// <para>
+/// Each process also subscribes to <c>P:cluster:answering</c>, on which nothing is ever
+/// published: its subscribers are the processes that answer closes. A send counts them and
+/// publishes in one script, so a sender waits for exactly those, and not for processes of an
+/// older build (which never answer) nor for anything else listening on <c>P:cluster</c>.
+/// </para>
 /// </summary>
 public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterBus> logger) : IClusterBus
 {
+    // Counted and published in one step: no process can subscribe or leave between the two.
+    private const string CountAndPublishScript = """
+        local answering = redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2]
+        redis.call('PUBLISH', ARGV[1], ARGV[3])
+        return answering
+        """;
+
     private readonly RedisChannel _channel = RedisChannel.Literal(redis.Key("cluster"));
+    private readonly RedisChannel _answering = RedisChannel.Literal(redis.Key("cluster:answering"));
 
     public TimeSpan AnswerTimeout => redis.Options.AnswerTimeout;
 
     /// <summary>
-    /// Publishes the command; returns the subscribers Redis delivered it to: one per process whose
+    /// Publishes the command; returns how many processes that answer received it: those whose
     /// subscription is up (this one included), so a process that is gone or cut off from Redis is
     /// not waited for.
     /// </summary>
     public async Task<int> SendAsync(ClusterCommand command, CancellationToken cancellationToken = default)
     {
-        var subscriber = await redis.SubscriberAsync();
-        return (int)await subscriber.PublishAsync(_channel, JsonSerializer.Serialize(command, JsonSerializerOptions.Web));
+        var database = await redis.DatabaseAsync();
+        return (int)await database.ScriptEvaluateAsync(CountAndPublishScript, values:
+            [(string)_channel!, (string)_answering!, JsonSerializer.Serialize(command, JsonSerializerOptions.Web)]);
     }
 
     public event Action? Resumed;
@@ -56,6 +71,8 @@ public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterB
                 subscriber = await redis.SubscriberAsync();
                 var queue = await subscriber.SubscribeAsync(_channel);
                 queue.OnMessage(message => HandleAsync(message, handler));
+                // After the commands' channel, so a process counted as answering receives them.
+                await subscriber.SubscribeAsync(_answering, static (_, _) => { });
                 // Commands published while the subscription's connection is down are lost: say
                 // so when it is back (the library subscribes again on its own).
                 subscriber.Multiplexer.ConnectionRestored += (_, e) =>
@@ -86,13 +103,17 @@ public sealed class RedisClusterBus(RedisConnection redis, ILogger<RedisClusterB
                 {
                     // The client library keeps the failed subscription and would restore it when
                     // Redis returns, with nobody reading its queue: drop it before the next try.
-                    try
+                    // Both: a process left subscribed to the answering channel alone would be waited for.
+                    foreach (var channel in new[] { _channel, _answering })
                     {
-                        await subscriber.UnsubscribeAsync(_channel);
-                    }
-                    catch (Exception)
-                    {
-                        // Unregistered locally before the server is asked; the server has nothing to forget.
+                        try
+                        {
+                            await subscriber.UnsubscribeAsync(channel);
+                        }
+                        catch (Exception)
+                        {
+                            // Unregistered locally before the server is asked; the server has nothing to forget.
+                        }
                     }
                 }
             }

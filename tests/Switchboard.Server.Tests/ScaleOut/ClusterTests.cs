@@ -290,6 +290,24 @@ public sealed class ClusterTests(ThreeNodeCluster fixture) : IClassFixture<Three
     }
 
     [Fact]
+    public async Task SomethingThatListensOnTheCommandsChannelButNeverAnswersIsNotWaitedFor()
+    {
+        // A process of an older build (which ignores reply ids) or a redis-cli left subscribed:
+        // it receives every close and answers none. Only the processes that answer are counted.
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_cluster.Redis.ConnectionString).DefaultTimeout();
+        var channel = StackExchange.Redis.RedisChannel.Literal(_cluster.Prefix + ":cluster");
+        var heard = 0;
+        await redis.GetSubscriber().SubscribeAsync(channel, (_, _) => Interlocked.Increment(ref heard)).DefaultTimeout();
+
+        var user = "heard-" + _tag;
+        await Connect(2, HubRoutes.Chat, user);
+        var response = await _cluster.Http(0).DeleteAsync($"/api/users/{user}/connections"); // the HTTP client gives up after 15 s
+        Assert.Equal(1, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("closed").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, (await _cluster.Http(1).DeleteAsync($"/api/connections/unheard-{_tag}")).StatusCode);
+        await TestTimeouts.Eventually(() => Volatile.Read(ref heard) >= 2, "the listener received both closes");
+    }
+
+    [Fact]
     public async Task APublishRepeatedOnAnotherProcessIsAcknowledgedOnceAndDeliveredOnce()
     {
         var group = "idem-" + _tag;
