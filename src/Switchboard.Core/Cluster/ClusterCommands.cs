@@ -51,9 +51,9 @@ public sealed record UserGroupCommand(string UserId, string Group, bool Added) :
 public interface IClusterBus
 {
     /// <summary>
-    /// Sends <paramref name="command"/> to every process; returns how many processes it reached,
-    /// this one included, as far as the transport can tell (Redis: the subscribers of the
-    /// channel). A sender that asked for answers waits for that many, at most <see cref="AnswerTimeout"/>.
+    /// Sends <paramref name="command"/> to every process; returns how many processes that answer
+    /// commands sent with a reply id it reached, this one included, as far as the transport can
+    /// tell. A sender that asked for answers waits for that many, at most <see cref="AnswerTimeout"/>.
     /// </summary>
     Task<int> SendAsync(ClusterCommand command, CancellationToken cancellationToken = default);
 
