@@ -267,7 +267,7 @@ public sealed class SwitchboardClient : IAsyncDisposable
     /// subscription on the server to end, and forgetting the group is all. The same holds when the
     /// connection drops during the server call: the server ends a closed connection's
     /// subscriptions itself, so the call completes instead of failing. A refusal by the server
-    /// (<see cref="HubException"/>) still throws.
+    /// (<see cref="HubException"/>) and the caller's own cancellation still throw.
     /// </summary>
     public async Task UnsubscribeAsync(string group, CancellationToken cancellationToken = default)
     {
@@ -280,10 +280,12 @@ public sealed class SwitchboardClient : IAsyncDisposable
         {
             await Connection.InvokeAsync(HubMethods.Unsubscribe, group, cancellationToken);
         }
-        catch (Exception e) when (e is not HubException && !cancellationToken.IsCancellationRequested
-            && Connection.State != HubConnectionState.Connected)
+        catch (Exception e) when (e is not HubException && !cancellationToken.IsCancellationRequested)
         {
-            // The connection the call went on is gone, and its subscriptions with it.
+            // Whatever the server answers reaches this client as a HubException; anything else is
+            // the connection the call went on failing (its error, or its close), and the server ends
+            // a closed connection's subscriptions itself. Not decided by the connection's state:
+            // the call fails before the state leaves Connected.
         }
     }
 
