@@ -90,8 +90,9 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     }
 
     /// <param name="bootId">This boot of the machine (Linux's boot id), or null where unknown; tests pass their own.</param>
+    /// <param name="beforeRun">Tests only: runs between creating the schema and recording this run.</param>
     internal SqliteHistoryStore(IOptions<HistoryOptions> options, TimeProvider time, ILogger<SqliteHistoryStore> logger,
-        SwitchboardMetrics? metrics, string? bootId)
+        SwitchboardMetrics? metrics, string? bootId, Action? beforeRun = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
@@ -125,9 +126,12 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
         try
         {
             _instanceId = InitializeSchema(_writer);
+            beforeRun?.Invoke();
             if (bootId is not null)
             {
-                (_instanceId, _runKey) = BeginRun(_writer, _instanceId, bootId);
+                // Another process on the file may have renewed the instance id since the schema
+                // was read: the run decides, and reads the id, in one transaction.
+                (_instanceId, _runKey) = BeginRun(_writer, bootId);
             }
         }
         catch
@@ -423,15 +427,19 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     /// that had one of the lost messages would be told <c>recovered: true</c> and miss the new
     /// one. So the database gets a new instance id, and every group a new epoch: such clients are
     /// told <c>recovered: false</c> and reload. A run of this boot that did not stop cleanly was a
-    /// process crash, which <c>ProcessCrash</c> survives, or is still running.
+    /// process crash, which <c>ProcessCrash</c> survives, or is still running. Returns the instance
+    /// id the file holds once this run is recorded: renewed here, or by another process sharing
+    /// the file that recorded its run first.
     /// </summary>
-    private (string Instance, string RunKey) BeginRun(SqliteConnection connection, string instance, string bootId)
+    private (string Instance, string RunKey) BeginRun(SqliteConnection connection, string bootId)
     {
         // This record must outlive a power cut whatever the durability: synced like PowerLoss's commits.
         Execute(connection, null, "PRAGMA synchronous = FULL;");
         try
         {
             using var transaction = connection.BeginTransaction(deferred: false);
+            var instance = Scalar<string>(connection, transaction, "SELECT value FROM history_meta WHERE key = 'instance';")
+                ?? throw new InvalidOperationException("The history database has no instance id.");
             var ended = new List<string>();
             var lost = false;
             using (var runs = Command(connection, transaction, "SELECT key, value FROM history_meta WHERE key LIKE 'run:%';", []))

@@ -88,6 +88,32 @@ public sealed class SqliteHistoryStoreTests(ITestOutputHelper output) : HistoryS
     }
 
     [Fact]
+    public async Task TwoProcessesStartingTogetherAfterAPowerCutAgreeOnTheRenewedEpochs()
+    {
+        // A ProcessCrash run of the last boot never stopped; after the reboot two stores open the
+        // file at once, and the other one renews the instance id between this one's reading the
+        // schema and recording its run.
+        var options = new HistoryOptions { DataFolder = _folder, Durability = HistoryDurability.ProcessCrash, TrimInterval = TimeSpan.FromHours(1) };
+        var crashed = new SqliteHistoryStore(Options.Create(options), Time, Logger, null, bootId: "boot-1");
+        var before = (await crashed.AppendAsync(Message("room", "m1")).AsTask().DefaultTimeout()).Message;
+        var fresh = await crashed.GetPositionAsync("fresh").AsTask().DefaultTimeout();
+
+        SqliteHistoryStore? other = null;
+        await using var late = new SqliteHistoryStore(Options.Create(options), Time, Logger, null, bootId: "boot-2",
+            beforeRun: () => other = new SqliteHistoryStore(Options.Create(options), Time, Logger, null, bootId: "boot-2"));
+        await using var first = other!;
+
+        var renewed = await first.GetPositionAsync("fresh").AsTask().DefaultTimeout();
+        Assert.NotEqual(fresh.Epoch, renewed.Epoch); // the other store renewed the epochs
+        // A group with no message yet gets the same, renewed epoch from both (it got the old one from the late store).
+        Assert.Equal(renewed.Epoch, (await late.GetPositionAsync("fresh").AsTask().DefaultTimeout()).Epoch);
+        var appended = (await late.AppendAsync(Message("fresh", "f1")).AsTask().DefaultTimeout()).Message;
+        Assert.Equal(renewed.Epoch, appended.Epoch);
+        Assert.NotEqual(before.Epoch, (await late.GetPositionAsync("room").AsTask().DefaultTimeout()).Epoch);
+        await crashed.DisposeAsync();
+    }
+
+    [Fact]
     public async Task ACleanStopRemovesTheRecordOfItsRun()
     {
         var options = new HistoryOptions { DataFolder = _folder, Durability = HistoryDurability.ProcessCrash, TrimInterval = TimeSpan.FromHours(1) };
