@@ -251,7 +251,11 @@ public sealed class SwitchboardClient : IAsyncDisposable
         }
         await Enqueue(async () =>
         {
-            if (_groups.TryGetValue(group, out var current) && await ApplyAsync(group, current, result, first: true) is { } error)
+            // Only onto this call's own state: a later subscribe of the group (or an unsubscribe)
+            // replaced it, and that call's answer starts the group; applying this one as well
+            // would deliver its history twice.
+            if (_groups.TryGetValue(group, out var current) && ReferenceEquals(current, state)
+                && await ApplyAsync(group, state, result, first: true) is { } error)
             {
                 ExceptionDispatchInfo.Throw(error);
             }

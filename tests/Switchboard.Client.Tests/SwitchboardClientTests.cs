@@ -61,6 +61,24 @@ public sealed class SwitchboardClientTests(SwitchboardFactory server) : IClassFi
     }
 
     [Fact]
+    public async Task TwoSubscribesOfOneGroupAtOnceDeliverItsHistoryOnceInOrder()
+    {
+        var group = NewGroup();
+        await using var client = Client(server.BaseUrl, "twice");
+        var (received, done) = Collect(client, 6);
+        await client.StartAsync().DefaultTimeout();
+        for (var i = 1; i <= 5; i++) await client.PublishAsync(group, $"m{i}").DefaultTimeout();
+
+        // The second call replaces the first's state before either answer arrives.
+        var answers = await Task.WhenAll(client.SubscribeAsync(group, history: 5), client.SubscribeAsync(group, history: 5)).DefaultTimeout();
+        Assert.All(answers, a => Assert.Equal(5, a.Messages.Count));
+        await client.PublishAsync(group, "live").DefaultTimeout();
+        await done.DefaultTimeout();
+
+        lock (received) Assert.Equal([1L, 2, 3, 4, 5, 6], received.Select(e => e.Offset));
+    }
+
+    [Fact]
     public async Task MessagesPublishedWhileTheClientIsAwayArriveBeforeNewerOnes()
     {
         var group = NewGroup();

@@ -267,9 +267,11 @@ export class SwitchboardClient {
       throw error;
     }
     await this.enqueue(async () => {
-      const current = this.groups.get(group);
-      if (!current) return;
-      const failure = await this.apply(group, current, result, true);
+      // Only onto this call's own state: a later subscribe of the group (or an unsubscribe)
+      // replaced it, and that call's answer starts the group; applying this one as well would
+      // deliver its history twice.
+      if (this.groups.get(group) !== state) return;
+      const failure = await this.apply(group, state, result, true);
       if (failure) throw failure.error;
     });
     return result;

@@ -94,6 +94,24 @@ for (const messagePack of [false, true]) {
   });
 }
 
+test("two subscribes of one group at once deliver its history once, in order", async () => {
+  const g = group();
+  const c = client(server.baseUrl);
+  await withTimeout(c.start(), TIMEOUT, "start");
+  try {
+    for (let i = 1; i <= 5; i++) await c.publish(g, `m${i}`);
+    const { received, done } = collect(c, 6);
+    // The second call replaces the first's state before either answer arrives.
+    const answers = await withTimeout(Promise.all([c.subscribe(g, { history: 5 }), c.subscribe(g, { history: 5 })]), TIMEOUT, "subscribes");
+    assert.deepEqual(answers.map((a) => a.messages.length), [5, 5]);
+    await c.publish(g, "live");
+    await done;
+    assert.deepEqual(received.map((e) => e.offset), [1, 2, 3, 4, 5, 6]);
+  } finally {
+    await c.stop();
+  }
+});
+
 test("messages published while the client is away arrive in order before newer ones", async () => {
   const g = group();
   const proxy = await startProxy(server.baseUrl);
