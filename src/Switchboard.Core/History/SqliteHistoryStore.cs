@@ -217,8 +217,7 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        var now = _time.GetUtcNow().UtcDateTime;
-        var ageCutoff = now.Ticks - Math.Min(_options.MaxAge.Ticks, now.Ticks);
+        var ageCutoff = AgeCutoffTicks();
 
         List<string> groups;
         using (var connection = OpenReaderConnection())
@@ -991,9 +990,15 @@ public sealed class SqliteHistoryStore : IHistoryStore, IAsyncDisposable, IDispo
     /// <summary>The groups the next retention pass would hand to the writer (tests).</summary>
     internal List<string> TrimCandidates()
     {
-        var now = _time.GetUtcNow().UtcDateTime;
         using var connection = OpenReaderConnection();
-        return ReadTrimCandidates(connection, now.Ticks - Math.Min(_options.MaxAge.Ticks, now.Ticks));
+        return ReadTrimCandidates(connection, AgeCutoffTicks());
+    }
+
+    /// <summary>Messages stamped before this (UTC ticks) are past <see cref="HistoryOptions.MaxAge"/>.</summary>
+    private long AgeCutoffTicks()
+    {
+        var now = _time.GetUtcNow().UtcDateTime.Ticks;
+        return now - Math.Min(_options.MaxAge.Ticks, now);
     }
 
     /// <summary>Reads columns offset, sender id, sender name, timestamp, payload starting at <paramref name="first"/>.</summary>
